@@ -1,0 +1,312 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Case, F, Max, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
+
+from plans.models import Period, Plan, SubObjective, Theme
+
+CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+code_validator = RegexValidator(
+    CODE_PATTERN,
+    _("Le code doit être fait de nombres séparés par des points, par exemple 1.2.3."),
+)
+
+
+def code_sort_key(code):
+    """'1.10.2' -> '0001.0010.0002', so that 1.10 sorts after 1.9 in any database."""
+    return ".".join(f"{int(part):04d}" for part in code.split("."))
+
+
+class ActionQuerySet(models.QuerySet):
+    def with_last_period_end(self):
+        return self.annotate(last_period_end=Max("periods__end"))
+
+    def late(self, today=None):
+        """Actions whose last scheduled period has ended while they are still open."""
+        today = today or timezone.localdate()
+        return (
+            self.with_last_period_end()
+            .filter(last_period_end__lt=today)
+            .exclude(status__in=Action.CLOSED_STATUSES)
+        )
+
+    def with_late(self, today=None):
+        """Annotate `is_late`, the same rule as late(), for lists that show every action."""
+        today = today or timezone.localdate()
+        return self.with_last_period_end().annotate(
+            is_late=Case(
+                When(
+                    Q(last_period_end__lt=today) & ~Q(status__in=Action.CLOSED_STATUSES),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
+
+    def with_progress(self):
+        """Annotate `progress` (0-100): the completion typed in, else what the status implies.
+
+        Abandoned actions get no progress, so roll-ups leave them out.
+        """
+        return self.annotate(
+            progress=Case(
+                When(status=Action.Status.ABANDONED, then=Value(None)),
+                When(completion__isnull=False, then=F("completion")),
+                When(status=Action.Status.DONE, then=Value(100)),
+                default=Value(0),
+                output_field=models.PositiveSmallIntegerField(),
+            )
+        )
+
+
+class Action(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", pgettext_lazy("action status", "À venir")
+        IN_PROGRESS = "in_progress", pgettext_lazy("action status", "En cours")
+        DONE = "done", pgettext_lazy("action status", "Réalisée")
+        POSTPONED = "postponed", pgettext_lazy("action status", "Reportée")
+        ABANDONED = "abandoned", pgettext_lazy("action status", "Abandonnée")
+
+    # A status that cannot become late.
+    CLOSED_STATUSES = (Status.DONE, Status.ABANDONED)
+    # Moving to one of these asks for a reason, kept in the action's trail.
+    STATUSES_NEEDING_REASON = (Status.POSTPONED, Status.ABANDONED)
+
+    plan = models.ForeignKey(
+        Plan,
+        models.CASCADE,
+        related_name="actions",
+        verbose_name=_("plan"),
+        editable=False,  # always the sub-objective's plan; kept here for per-plan uniqueness
+    )
+    sub_objective = models.ForeignKey(
+        SubObjective, models.PROTECT, related_name="actions", verbose_name=_("sous-objectif")
+    )
+    code = models.CharField(_("code"), max_length=20, validators=[code_validator])
+    sort_key = models.CharField(max_length=100, editable=False, db_index=True)
+    title = models.CharField(_("titre"), max_length=500)
+    means = models.TextField(_("moyens d'action et conditions de réalisation"), blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.PLANNED
+    )
+    completion = models.PositiveSmallIntegerField(
+        _("avancement (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Facultatif : de 0 à 100."),
+    )
+    periods = models.ManyToManyField(
+        Period, blank=True, related_name="actions", verbose_name=_("périodes prévues")
+    )
+    related_actions = models.ManyToManyField(
+        "self", blank=True, verbose_name=_("actions liées"), help_text=_("« Lien 1.2.3 »")
+    )
+    themes = models.ManyToManyField(
+        Theme, blank=True, related_name="actions", verbose_name=_("thèmes")
+    )
+    partners_text = models.TextField(
+        _("porteurs et partenaires (texte d'origine)"),
+        blank=True,
+        help_text=_("La cellule telle qu'écrite dans le document adopté."),
+    )
+    carrier_to_be_found = models.BooleanField(_("porteur à trouver (« ? »)"), default=False)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[periods, themes])
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan_id", "sort_key"]
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "code"],
+                name="action_unique_code_per_plan",
+                violation_error_message=_("Ce code d'action existe déjà dans ce plan."),
+            ),
+            models.CheckConstraint(
+                condition=Q(completion__isnull=True) | Q(completion__gte=0, completion__lte=100),
+                name="action_completion_0_100",
+                violation_error_message=_("L'avancement doit être entre 0 et 100 %."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    def clean(self):
+        if self.sub_objective_id:
+            self.plan_id = self.sub_objective.objective.plan_id
+            prefix = f"{self.sub_objective.code}."
+            if self.code and not self.code.startswith(prefix):
+                raise ValidationError(
+                    {
+                        "code": _(
+                            "Le code %(code)s ne correspond pas au sous-objectif %(sub)s : "
+                            "il doit commencer par %(prefix)s"
+                        )
+                        % {"code": self.code, "sub": self.sub_objective.code, "prefix": prefix}
+                    }
+                )
+
+    def validate_constraints(self, exclude=None):
+        # The plan is derived, so forms never carry it; check the per-plan code anyway.
+        super().validate_constraints(exclude=set(exclude or ()) - {"plan"})
+
+    def save(self, *args, **kwargs):
+        if self.sub_objective_id and not self.plan_id:
+            self.plan_id = self.sub_objective.objective.plan_id
+        self.sort_key = code_sort_key(self.code)
+        super().save(*args, **kwargs)
+
+    @property
+    def progress(self):
+        """Same rule as ActionQuerySet.with_progress(), for a single loaded action."""
+        if self.status == self.Status.ABANDONED:
+            return None
+        if self.completion is not None:
+            return self.completion
+        return 100 if self.status == self.Status.DONE else 0
+
+
+class Target(models.Model):
+    """A target or expected result (cible et résultat attendu) of an action."""
+
+    class Kind(models.TextChoices):
+        DELIVERABLE = "deliverable", _("Livrable")
+        COUNT = "count", _("Nombre")
+
+    action = models.ForeignKey(
+        Action, models.CASCADE, related_name="targets", verbose_name=_("action")
+    )
+    description = models.CharField(_("description"), max_length=500)
+    kind = models.CharField(
+        _("type"), max_length=20, choices=Kind.choices, default=Kind.DELIVERABLE
+    )
+    unit = models.CharField(_("unité"), max_length=100, blank=True)
+    target_value = models.DecimalField(
+        _("valeur cible"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    is_done = models.BooleanField(_("livré"), default=False)
+    order = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["action_id", "order", "id"]
+        verbose_name = _("cible")
+        verbose_name_plural = _("cibles et résultats attendus")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_value__isnull=True) | Q(target_value__gte=0),
+                name="target_value_not_negative",
+                violation_error_message=_("La valeur cible ne peut pas être négative."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+    def clean(self):
+        if self.kind == self.Kind.DELIVERABLE and self.target_value is not None:
+            raise ValidationError(
+                {"target_value": _("Un livrable n'a pas de valeur cible : choisissez « Nombre ».")}
+            )
+        if self.kind == self.Kind.COUNT and self.is_done:
+            raise ValidationError({"is_done": _("Seul un livrable se coche comme livré.")})
+
+
+class TargetValue(models.Model):
+    """A dated actual value of a counted target."""
+
+    target = models.ForeignKey(
+        Target, models.CASCADE, related_name="values", verbose_name=_("cible")
+    )
+    date = models.DateField(_("date"), default=timezone.localdate)
+    value = models.DecimalField(_("valeur"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["target_id", "-date", "-id"]
+        get_latest_by = "date"
+        verbose_name = _("valeur mesurée")
+        verbose_name_plural = _("valeurs mesurées")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="targetvalue_not_negative",
+                violation_error_message=_("Une valeur mesurée ne peut pas être négative."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.value} ({self.date:%Y-%m-%d})"
+
+    def clean(self):
+        if self.target_id and self.target.kind != Target.Kind.COUNT:
+            raise ValidationError(_("Seule une cible de type « Nombre » reçoit des valeurs."))
+
+
+class ProgressNote(models.Model):
+    """One entry of an action's dated trail: a progress note or a status change."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note de suivi")
+        STATUS_CHANGE = "status_change", _("Changement de statut")
+
+    action = models.ForeignKey(
+        Action, models.CASCADE, related_name="notes", verbose_name=_("action")
+    )
+    date = models.DateField(_("date"), default=timezone.localdate)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(_("note"), blank=True)
+    status_from = models.CharField(
+        _("ancien statut"), max_length=20, choices=Action.Status.choices, blank=True
+    )
+    status_to = models.CharField(
+        _("nouveau statut"), max_length=20, choices=Action.Status.choices, blank=True
+    )
+    reason = models.TextField(_("raison"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    created_at = models.DateTimeField(_("écrite le"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["action_id", "-date", "-created_at"]
+        verbose_name = _("note de suivi")
+        verbose_name_plural = _("notes de suivi")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="note") | ~Q(text=""),
+                name="progressnote_note_has_text",
+                violation_error_message=_("Une note de suivi ne peut pas être vide."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.STATUS_CHANGE:
+            return _("%(date)s : %(old)s → %(new)s") % {
+                "date": self.date,
+                "old": self.get_status_from_display(),
+                "new": self.get_status_to_display(),
+            }
+        return f"{self.date} : {self.text[:60]}"
