@@ -143,6 +143,12 @@ class Action(models.Model):
     def __str__(self):
         return f"{self.code} {self.title}"
 
+    def save(self, *args, **kwargs):
+        if self.sub_objective_id and not self.plan_id:
+            self.plan_id = self.sub_objective.objective.plan_id
+        self.sort_key = code_sort_key(self.code)
+        super().save(*args, **kwargs)
+
     def clean(self):
         if self.sub_objective_id:
             self.plan_id = self.sub_objective.objective.plan_id
@@ -161,12 +167,6 @@ class Action(models.Model):
     def validate_constraints(self, exclude=None):
         # The plan is derived, so forms never carry it; check the per-plan code anyway.
         super().validate_constraints(exclude=set(exclude or ()) - {"plan"})
-
-    def save(self, *args, **kwargs):
-        if self.sub_objective_id and not self.plan_id:
-            self.plan_id = self.sub_objective.objective.plan_id
-        self.sort_key = code_sort_key(self.code)
-        super().save(*args, **kwargs)
 
     @property
     def progress(self):
