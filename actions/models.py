@@ -144,7 +144,7 @@ class Action(models.Model):
         return f"{self.code} {self.title}"
 
     def save(self, *args, **kwargs):
-        if self.sub_objective_id and not self.plan_id:
+        if self.sub_objective_id:
             self.plan_id = self.sub_objective.objective.plan_id
         self.sort_key = code_sort_key(self.code)
         super().save(*args, **kwargs)
