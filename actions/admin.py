@@ -1,0 +1,389 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
+from actions.models import Action, ProgressNote, Target, TargetValue
+from actions.resources import ActionResource
+from actions.services import change_status
+from partners.admin import legend_chip
+from partners.models import ActionPartner
+from plans.models import Objective, Period, SubObjective
+
+
+def status_badge(status):
+    return format_html(
+        '<span class="status-badge status-{}">{}</span>', status, Action.Status(status).label
+    )
+
+
+class LateFilter(admin.SimpleListFilter):
+    title = _("en retard")
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("En retard")), ("no", _("Pas en retard"))]
+
+    def queryset(self, request, queryset):
+        # Relies on the `is_late` annotation that ActionAdmin.get_queryset adds.
+        if self.value() == "yes":
+            return queryset.filter(is_late=True)
+        if self.value() == "no":
+            return queryset.filter(is_late=False)
+        return queryset
+
+
+class PlanScopedFilter(admin.SimpleListFilter):
+    """Lists the choices of the plan picked in the plan filter, or of every plan."""
+
+    model = None
+    lookup = None
+
+    def choices_queryset(self, request):
+        queryset = self.model.objects.select_related("plan")
+        plan_id = request.GET.get("plan__id__exact")
+        if plan_id and plan_id.isdigit():
+            queryset = queryset.filter(plan_id=plan_id)
+        return queryset
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.lookup: self.value()}).distinct()
+        return queryset
+
+
+class ObjectiveFilter(PlanScopedFilter):
+    title = _("objectif")
+    parameter_name = "objective"
+    model = Objective
+    lookup = "sub_objective__objective_id"
+
+    def lookups(self, request, model_admin):
+        return [
+            (o.pk, f"{o.plan.slug} · {o.code}. {o.title[:60]}")
+            for o in self.choices_queryset(request)
+        ]
+
+
+class PeriodFilter(PlanScopedFilter):
+    title = _("période prévue")
+    parameter_name = "period"
+    model = Period
+    lookup = "periods"
+
+    def lookups(self, request, model_admin):
+        return [(p.pk, f"{p.plan.slug} · {p.label}") for p in self.choices_queryset(request)]
+
+
+class PartnerInline(admin.TabularInline):
+    model = ActionPartner
+    extra = 1
+    autocomplete_fields = ["organisation"]
+    fields = [
+        "organisation",
+        "role",
+        "confirmation",
+        "legend",
+        "label_in_source",
+        "last_contact",
+        "note",
+        "order",
+    ]
+    readonly_fields = ["legend"]
+
+    @admin.display(description=_("légende"))
+    def legend(self, link):
+        return legend_chip(link) if link.pk else ""
+
+
+class TargetInline(admin.TabularInline):
+    model = Target
+    form = TargetInlineForm
+    extra = 1
+    show_change_link = True
+    fields = [
+        "description",
+        "kind",
+        "unit",
+        "target_value",
+        "is_done",
+        "latest_value",
+        "new_value",
+        "new_value_date",
+        "order",
+    ]
+    readonly_fields = ["latest_value"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("values")
+
+    @admin.display(description=_("dernière valeur"))
+    def latest_value(self, target):
+        values = list(target.values.all()) if target.pk else []
+        if not values:
+            return "—"
+        latest = values[0]  # TargetValue.Meta.ordering puts the newest first
+        return f"{latest.value.normalize():f} ({latest.date:%Y-%m-%d})"
+
+
+class ProgressNoteInline(admin.TabularInline):
+    model = ProgressNote
+    extra = 1
+    fields = ["date", "kind", "status_change", "reason", "text", "author"]
+    readonly_fields = ["kind", "status_change", "reason", "author"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description=_("changement de statut"))
+    def status_change(self, note):
+        if note.kind != ProgressNote.Kind.STATUS_CHANGE:
+            return ""
+        if not note.status_from:
+            return status_badge(note.status_to)
+        return format_html("{} → {}", status_badge(note.status_from), status_badge(note.status_to))
+
+
+@admin.register(Action)
+class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    resource_classes = [ActionResource]
+    form = ActionAdminForm
+    list_display = [
+        "code",
+        "title_short",
+        "status",
+        "progress_display",
+        "scheduled",
+        "carriers",
+        "is_late",
+        "plan_short",
+    ]
+    list_display_links = ["code", "title_short"]
+    list_editable = ["status"]
+    list_filter = [
+        "plan",
+        ObjectiveFilter,
+        "status",
+        PeriodFilter,
+        ("partner_links__organisation", admin.RelatedOnlyFieldListFilter),
+        LateFilter,
+        "themes",
+    ]
+    list_select_related = ["plan__coalition"]
+    list_per_page = 100
+    search_fields = ["code", "title", "means"]
+    search_help_text = _("Cherche dans le code, le titre et les moyens.")
+    autocomplete_fields = ["related_actions"]
+    actions = ["change_status_action"]
+    inlines = [PartnerInline, TargetInline, ProgressNoteInline]
+    fieldsets = [
+        (None, {"fields": ["sub_objective", "code", "title", "means"]}),
+        (
+            _("Statut et avancement"),
+            {"fields": ["status", "status_reason", "status_note", "completion"]},
+        ),
+        (
+            _("Échéancier et liens"),
+            {"fields": ["periods", "related_actions", "themes"]},
+        ),
+        (
+            _("Porteurs et partenaires tels qu'écrits"),
+            {"fields": ["partners_text", "carrier_to_be_found"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .with_late()
+            .prefetch_related(
+                "periods",
+                Prefetch(
+                    "partner_links",
+                    queryset=ActionPartner.objects.select_related("organisation"),
+                ),
+            )
+        )
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", ActionChangeListForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "sub_objective":
+            kwargs["queryset"] = SubObjective.objects.select_related("objective__plan")
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            field.label_from_instance = lambda s: f"{s.objective.plan.slug} · {s}"
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        periods = form.base_fields["periods"]
+        if obj is not None:
+            periods.queryset = obj.plan.periods.all()
+        else:
+            periods.queryset = Period.objects.select_related("plan")
+            periods.label_from_instance = lambda p: f"{p.plan.slug} · {p.label}"
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change and "status" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        change_status(
+            action=obj,
+            status=obj.status,
+            user=request.user,
+            reason=form.cleaned_data.get("status_reason", ""),
+            note=form.cleaned_data.get("status_note", ""),
+        )
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for instance in instances:
+            if isinstance(instance, ProgressNote) and instance.author_id is None:
+                instance.author = request.user
+            instance.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+        if formset.model is Target:
+            self._record_new_values(formset)
+
+    def _record_new_values(self, formset):
+        for target_form in formset.forms:
+            data = getattr(target_form, "cleaned_data", None) or {}
+            if data.get("new_value") is None or data.get("DELETE"):
+                continue
+            value = TargetValue(
+                target=target_form.instance,
+                value=data["new_value"],
+                date=data.get("new_value_date") or timezone.localdate(),
+            )
+            value.full_clean()
+            value.save()
+
+    @admin.display(description=_("titre"), ordering="title")
+    def title_short(self, action):
+        return action.title if len(action.title) <= 90 else f"{action.title[:88]}…"
+
+    @admin.display(description=_("avancement"))
+    def progress_display(self, action):
+        progress = action.progress
+        if progress is None:
+            return "—"
+        return format_html(
+            '<span class="progress-bar" role="img" aria-label="{0} %">'
+            '<span style="width: {0}%"></span></span> {0} %',
+            progress,
+        )
+
+    @admin.display(description=_("périodes"))
+    def scheduled(self, action):
+        return ", ".join(period.label for period in action.periods.all()) or "—"
+
+    @admin.display(description=_("porteurs et partenaires"))
+    def carriers(self, action):
+        links = action.partner_links.all()
+        chips = format_html_join(" ", "{}", ((legend_chip(link, short=True),) for link in links))
+        if action.carrier_to_be_found:
+            chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
+        return chips or "—"
+
+    @admin.display(description=_("en retard"), boolean=True, ordering="is_late")
+    def is_late(self, action):
+        return action.is_late
+
+    @admin.display(description=_("plan"), ordering="plan__start")
+    def plan_short(self, action):
+        return action.plan.slug
+
+    @admin.action(description=_("Changer le statut des actions choisies"))
+    def change_status_action(self, request, queryset):
+        if "apply" in request.POST:
+            form = ChangeStatusForm(request.POST)
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        changed = [
+                            change_status(
+                                action=action,
+                                status=form.cleaned_data["status"],
+                                user=request.user,
+                                reason=form.cleaned_data["reason"],
+                                note=form.cleaned_data["note"],
+                                date=form.cleaned_data["date"],
+                            )
+                            for action in queryset
+                        ]
+                except ValidationError as error:
+                    self.message_user(request, " ".join(error.messages), messages.ERROR)
+                    return None
+                count = sum(1 for entry in changed if entry is not None)
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d action a changé de statut.",
+                        "%(count)d actions ont changé de statut.",
+                        count,
+                    )
+                    % {"count": count},
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = ChangeStatusForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Changer le statut"),
+            "opts": self.model._meta,
+            "form": form,
+            "actions_selected": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + forms.Media(js=["admin/js/calendar.js"]) + form.media,
+        }
+        return TemplateResponse(request, "admin/actions/action/change_status.html", context)
+
+
+class TargetValueInline(admin.TabularInline):
+    model = TargetValue
+    extra = 1
+    fields = ["date", "value", "note"]
+
+
+@admin.register(Target)
+class TargetAdmin(SimpleHistoryAdmin):
+    list_display = ["description", "action", "kind", "unit", "target_value", "is_done"]
+    list_filter = ["kind", "is_done", "action__plan"]
+    list_select_related = ["action"]
+    search_fields = ["description", "action__code", "action__title"]
+    autocomplete_fields = ["action"]
+    inlines = [TargetValueInline]
+
+
+@admin.register(ProgressNote)
+class ProgressNoteAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "action", "kind", "text", "author"]
+    list_filter = ["kind", "action__plan", "date"]
+    list_select_related = ["action", "author"]
+    search_fields = ["text", "reason", "action__code", "action__title"]
+    autocomplete_fields = ["action"]
+    readonly_fields = ["author"]
+    date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):
+        if obj.author_id is None:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)

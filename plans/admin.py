@@ -1,0 +1,170 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from plans.models import (
+    Assembly,
+    Coalition,
+    Objective,
+    Period,
+    Plan,
+    Review,
+    ReviewFunding,
+    ReviewItem,
+    ReviewMeeting,
+    ReviewStaff,
+    SubObjective,
+    Theme,
+)
+
+admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
+admin.site.site_title = _("Suivi des plans")
+admin.site.index_title = _("Tableau de bord de la coordination")
+
+
+class AssemblyInline(admin.TabularInline):
+    model = Assembly
+    extra = 0
+    fields = ["date", "title", "notes"]
+
+
+@admin.register(Coalition)
+class CoalitionAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "short_name", "territory"]
+    search_fields = ["name", "short_name", "territory"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [AssemblyInline]
+
+
+class PeriodInline(admin.TabularInline):
+    model = Period
+    extra = 0
+    fields = ["label", "start", "end", "dates_note"]
+
+
+class ObjectiveInline(admin.TabularInline):
+    model = Objective
+    extra = 0
+    fields = ["number", "title", "sub_objective_count"]
+    readonly_fields = ["sub_objective_count"]
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(sub_count=Count("sub_objectives"))
+
+    @admin.display(description=_("sous-objectifs"))
+    def sub_objective_count(self, objective):
+        return getattr(objective, "sub_count", "—")
+
+
+@admin.register(Plan)
+class PlanAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "coalition", "kind", "start", "end", "adopted_on", "action_count"]
+    list_filter = ["coalition", "kind"]
+    list_select_related = ["coalition"]
+    search_fields = ["title", "coalition__name"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [PeriodInline, ObjectiveInline]
+    fieldsets = [
+        (None, {"fields": ["coalition", "title", "slug", "kind", "objective_label"]}),
+        (_("Dates"), {"fields": ["start", "end", "dates_note", "adopted_on"]}),
+        (
+            _("Texte d'orientation"),
+            {"fields": ["principles", "problem", "desired_change", "notes"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(action_count=Count("actions"))
+
+    @admin.display(description=_("actions"), ordering="action_count")
+    def action_count(self, plan):
+        return plan.action_count
+
+
+class SubObjectiveInline(admin.TabularInline):
+    model = SubObjective
+    extra = 0
+    fields = ["number", "title"]
+    show_change_link = True
+
+
+@admin.register(Objective)
+class ObjectiveAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "plan"]
+    list_display_links = ["code", "title"]
+    list_filter = ["plan"]
+    list_select_related = ["plan"]
+    search_fields = ["title", "cross_cutting_objectives", "target_populations"]
+    inlines = [SubObjectiveInline]
+
+    @admin.display(description=_("numéro"), ordering="number")
+    def code(self, objective):
+        return objective.code
+
+
+@admin.register(SubObjective)
+class SubObjectiveAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "plan", "action_count"]
+    list_display_links = ["code", "title"]
+    list_filter = ["objective__plan"]
+    list_select_related = ["objective__plan"]
+    search_fields = ["title"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(action_count=Count("actions"))
+
+    @admin.display(description=_("code"), ordering="number")
+    def code(self, sub_objective):
+        return sub_objective.code
+
+    @admin.display(description=_("plan"), ordering="objective__plan")
+    def plan(self, sub_objective):
+        return sub_objective.objective.plan
+
+    @admin.display(description=_("actions"), ordering="action_count")
+    def action_count(self, sub_objective):
+        return sub_objective.action_count
+
+
+@admin.register(Theme)
+class ThemeAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "code", "order"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(Assembly)
+class AssemblyAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "coalition", "title"]
+    list_filter = ["coalition"]
+    list_select_related = ["coalition"]
+    date_hierarchy = "date"
+
+
+class ReviewMeetingInline(admin.TabularInline):
+    model = ReviewMeeting
+    extra = 0
+
+
+class ReviewFundingInline(admin.TabularInline):
+    model = ReviewFunding
+    extra = 0
+
+
+class ReviewStaffInline(admin.TabularInline):
+    model = ReviewStaff
+    extra = 0
+
+
+class ReviewItemInline(admin.TabularInline):
+    model = ReviewItem
+    extra = 0
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "plan", "start", "end", "presented_at"]
+    list_filter = ["plan"]
+    list_select_related = ["plan", "presented_at"]
+    inlines = [ReviewMeetingInline, ReviewFundingInline, ReviewStaffInline, ReviewItemInline]

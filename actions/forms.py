@@ -1,0 +1,149 @@
+from django import forms
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from actions.models import Action, Target
+from actions.services import validate_status_change
+
+
+class StatusSelect(forms.Select):
+    """A status select coloured like the status badge (the word stays the main signal)."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        css = context["widget"]["attrs"].get("class", "")
+        context["widget"]["attrs"]["class"] = f"{css} status-select status-{value}".strip()
+        return context
+
+
+class StatusReasonMixin:
+    """Refuses a postponement or abandonment typed without its reason."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if "status" in self.changed_data and "status" in cleaned:
+            old = self.instance.status if self.instance.pk else None
+            try:
+                validate_status_change(
+                    old_status=old,
+                    new_status=cleaned["status"],
+                    reason=cleaned.get("status_reason", ""),
+                )
+            except ValidationError as error:
+                field = "status_reason" if "status_reason" in self.fields else "status"
+                self.add_error(field, error.message_dict["reason"])
+        return cleaned
+
+
+class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
+    status_reason = forms.CharField(
+        label=_("raison du changement de statut"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Obligatoire pour reporter ou abandonner une action."),
+    )
+    status_note = forms.CharField(
+        label=_("note accompagnant le changement de statut"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    class Meta:
+        model = Action
+        fields = [
+            "sub_objective",
+            "code",
+            "title",
+            "means",
+            "status",
+            "completion",
+            "periods",
+            "related_actions",
+            "themes",
+            "partners_text",
+            "carrier_to_be_found",
+        ]
+        widgets = {
+            "status": StatusSelect,
+            "periods": forms.CheckboxSelectMultiple,
+            "themes": forms.CheckboxSelectMultiple,
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        sub_objective = cleaned.get("sub_objective")
+        if sub_objective is None:
+            return cleaned
+        plan_id = sub_objective.objective.plan_id
+        foreign_periods = [p for p in cleaned.get("periods", ()) if p.plan_id != plan_id]
+        if foreign_periods:
+            self.add_error(
+                "periods",
+                _("Ces périodes appartiennent à un autre plan : %(labels)s")
+                % {"labels": ", ".join(p.label for p in foreign_periods)},
+            )
+        foreign_actions = [a for a in cleaned.get("related_actions", ()) if a.plan_id != plan_id]
+        if foreign_actions:
+            self.add_error(
+                "related_actions",
+                _("Ces actions appartiennent à un autre plan : %(codes)s")
+                % {"codes": ", ".join(a.code for a in foreign_actions)},
+            )
+        return cleaned
+
+
+class ActionChangeListForm(StatusReasonMixin, forms.ModelForm):
+    class Meta:
+        model = Action
+        fields = ["status"]
+        widgets = {"status": StatusSelect}
+
+
+class ChangeStatusForm(forms.Form):
+    """The intermediate page of the bulk "change status" admin action."""
+
+    status = forms.ChoiceField(label=_("nouveau statut"), choices=Action.Status.choices)
+    reason = forms.CharField(
+        label=_("raison"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Obligatoire pour reporter ou abandonner."),
+    )
+    note = forms.CharField(
+        label=_("note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    date = forms.DateField(label=_("date"), initial=timezone.localdate, widget=AdminDateWidget)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "status" in cleaned:
+            try:
+                validate_status_change(
+                    old_status=None, new_status=cleaned["status"], reason=cleaned.get("reason")
+                )
+            except ValidationError as error:
+                self.add_error("reason", error.message_dict["reason"])
+        return cleaned
+
+
+class TargetInlineForm(forms.ModelForm):
+    """A target row where the coordinator can also type its latest actual value."""
+
+    new_value = forms.DecimalField(
+        label=_("nouvelle valeur"), required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    new_value_date = forms.DateField(label=_("en date du"), required=False, widget=AdminDateWidget)
+
+    class Meta:
+        model = Target
+        fields = ["description", "kind", "unit", "target_value", "is_done", "order"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new_value") is not None and cleaned.get("kind") != Target.Kind.COUNT:
+            self.add_error(
+                "new_value", _("Seule une cible de type « Nombre » reçoit des valeurs.")
+            )
+        return cleaned

@@ -1,0 +1,71 @@
+"""Changes to an action that touch several models. The admin, the pages and the imports all
+come through here, so the rules hold whichever door a change comes in by."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from actions.models import Action, ProgressNote
+
+
+def validate_status_change(*, old_status, new_status, reason):
+    """Postponing or abandoning an action asks why; the reason stays in its trail."""
+    if (
+        new_status != old_status
+        and new_status in Action.STATUSES_NEEDING_REASON
+        and not (reason or "").strip()
+    ):
+        raise ValidationError(
+            {
+                "reason": _(
+                    "Indiquez la raison : une action « %(status)s » garde sa raison dans son "
+                    "suivi. / Give the reason: it is kept in the action's trail."
+                )
+                % {"status": Action.Status(new_status).label}
+            }
+        )
+
+
+@transaction.atomic
+def change_status(*, action, status, user, reason="", note="", date=None):
+    """Save `action` with `status`; a change of status is recorded in its trail.
+
+    The previous status is read from the database (and the row locked), so a status typed
+    in a stale form is compared with what is really stored. Other edits already made to
+    `action` are validated and saved with it. Returns the trail entry, or None when the
+    status did not change.
+    """
+    previous = None
+    if action.pk:
+        previous = (
+            Action.objects.select_for_update()
+            .filter(pk=action.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+    validate_status_change(old_status=previous, new_status=status, reason=reason)
+
+    action.status = status
+    action.full_clean()
+    # Outside a request (imports from the shell, tests) the history still names its author.
+    action._history_user = user
+    action.save()
+
+    is_new_and_planned = previous is None and status == Action.Status.PLANNED
+    if status == previous or is_new_and_planned:
+        return None
+    entry = ProgressNote(
+        action=action,
+        kind=ProgressNote.Kind.STATUS_CHANGE,
+        status_from=previous or "",
+        status_to=status,
+        reason=reason.strip(),
+        text=note.strip(),
+        author=user,
+        date=date or timezone.localdate(),
+    )
+    entry.full_clean()
+    entry._history_user = user
+    entry.save()
+    return entry

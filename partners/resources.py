@@ -1,0 +1,33 @@
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+
+from partners.models import Organisation
+from plans.models import Coalition
+from plans.resources import ChoiceWidget, SlugWidget
+
+
+class OrganisationResource(resources.ModelResource):
+    name = fields.Field(attribute="name", column_name="nom")
+    short_name = fields.Field(attribute="short_name", column_name="nom court")
+    kind = fields.Field(
+        attribute="kind",
+        column_name="type",
+        widget=ChoiceWidget(Organisation.Kind, default=Organisation.Kind.NOT_SPECIFIED),
+    )
+    coalition = fields.Field(
+        attribute="coalition",
+        column_name="coalition",
+        widget=SlugWidget(Coalition, _("coalition")),
+    )
+    notes = fields.Field(attribute="notes", column_name="notes")
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "short_name", "kind", "coalition", "notes"]
+        import_id_fields = ["name"]
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("coalition")
