@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
@@ -70,7 +71,7 @@ class ObjectiveFilter(PlanScopedFilter):
 
     def lookups(self, request, model_admin):
         return [
-            (o.pk, f"{o.plan.slug} · {o.code}. {o.title[:60]}")
+            (o.pk, f"{o.plan.slug} · {o.code}. {Truncator(o.title).chars(50)}")
             for o in self.choices_queryset(request)
         ]
 
@@ -159,6 +160,7 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     resource_classes = [ActionResource]
     form = ActionAdminForm
     list_display = [
+        "plan_short",
         "code",
         "title_short",
         "status",
@@ -166,7 +168,6 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         "scheduled",
         "carriers",
         "is_late",
-        "plan_short",
     ]
     list_display_links = ["code", "title_short"]
     list_editable = ["status"]
@@ -277,7 +278,7 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
     @admin.display(description=_("titre"), ordering="title")
     def title_short(self, action):
-        return action.title if len(action.title) <= 90 else f"{action.title[:88]}…"
+        return Truncator(action.title).chars(90)
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):
@@ -300,15 +301,18 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         chips = format_html_join(" ", "{}", ((legend_chip(link, short=True),) for link in links))
         if action.carrier_to_be_found:
             chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
-        return chips or "—"
+        return format_html('<div class="chips">{}</div>', chips) if chips else "—"
 
-    @admin.display(description=_("en retard"), boolean=True, ordering="is_late")
+    @admin.display(description=_("en retard"), ordering="is_late")
     def is_late(self, action):
-        return action.is_late
+        # Words, not Django's green tick: a tick reads as "all is well".
+        if action.is_late:
+            return format_html('<span class="late-badge">{}</span>', _("En retard"))
+        return ""
 
-    @admin.display(description=_("plan"), ordering="plan__start")
+    @admin.display(description=_("coalition"), ordering="plan__coalition__name")
     def plan_short(self, action):
-        return action.plan.slug
+        return action.plan.coalition
 
     @admin.action(description=_("Changer le statut des actions choisies"))
     def change_status_action(self, request, queryset):

@@ -39,13 +39,13 @@ class StatusReasonMixin:
 
 class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
     status_reason = forms.CharField(
-        label=_("raison du changement de statut"),
+        label=_("Raison du changement de statut"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Obligatoire pour reporter ou abandonner une action."),
     )
     status_note = forms.CharField(
-        label=_("note accompagnant le changement de statut"),
+        label=_("Note accompagnant le changement de statut"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -66,6 +66,7 @@ class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
             "carrier_to_be_found",
         ]
         widgets = {
+            "title": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
             "status": StatusSelect,
             "periods": forms.CheckboxSelectMultiple,
             "themes": forms.CheckboxSelectMultiple,

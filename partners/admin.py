@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -56,21 +57,19 @@ class OrganisationAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 class ActionPartnerAdmin(SimpleHistoryAdmin):
     """Every link in one list, so the coordinator can set the legend colours in bulk."""
 
-    list_display = [
-        "organisation",
-        "action",
-        "label_in_source",
-        "role",
-        "confirmation",
-        "legend",
-        "last_contact",
-    ]
+    list_display = ["legend", "action_short", "role", "confirmation", "last_contact"]
+    list_display_links = ["legend"]
     list_editable = ["role", "confirmation", "last_contact"]
     list_filter = ["confirmation", "role", "action__plan", "organisation__kind"]
-    list_select_related = ["organisation", "action"]
+    list_select_related = ["organisation", "action__plan__coalition"]
     search_fields = ["organisation__name", "organisation__short_name", "action__code"]
     autocomplete_fields = ["action", "organisation"]
 
-    @admin.display(description=_("légende"))
+    @admin.display(description=_("action"), ordering="action__sort_key")
+    def action_short(self, link):
+        action = link.action
+        return f"{action.plan.coalition} {action.code} {Truncator(action.title).chars(40)}"
+
+    @admin.display(description=_("organisation"), ordering="organisation__name")
     def legend(self, link):
         return legend_chip(link)

@@ -60,7 +60,7 @@ class ActionPartner(models.Model):
     class Role(models.TextChoices):
         CARRIER = "carrier", _("Porteur")
         PARTNER = "partner", _("Partenaire")
-        NOT_SPECIFIED = "not_specified", _("Porteur ou partenaire (non précisé)")
+        NOT_SPECIFIED = "not_specified", pgettext_lazy("partner role", "Non précisé")
 
     class Confirmation(models.TextChoices):
         CONFIRMED_MEMBER = "confirmed_member", _("Membre confirmé")

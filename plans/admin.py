@@ -21,6 +21,8 @@ from plans.models import (
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
 admin.site.site_title = _("Suivi des plans")
 admin.site.index_title = _("Tableau de bord de la coordination")
+# The breadcrumbs already say where one is; the action list needs the width.
+admin.site.enable_nav_sidebar = False
 
 
 class AssemblyInline(admin.TabularInline):

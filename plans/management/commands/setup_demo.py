@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Plan
@@ -39,8 +40,10 @@ class Command(BaseCommand):
                     "Plans déjà chargés ; rien n'est écrasé. / Plans already loaded."
                 )
             else:
-                call_command("loaddata", *SEED_FIXTURES, verbosity=0)
-                # Fixtures load without history; give each object its first version.
+                # loaddata sends many-to-many signals that simple-history would record as
+                # stray changes, after which populate_history skips the model entirely.
+                with override_settings(SIMPLE_HISTORY_ENABLED=False):
+                    call_command("loaddata", *SEED_FIXTURES, verbosity=0)
                 call_command("populate_history", auto=True, verbosity=0)
                 self.stdout.write(f"{Plan.objects.count()} plans chargés. / plans loaded.")
             logins = [self._demo_user(*spec) for spec in DEMO_USERS]
