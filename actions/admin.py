@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -86,10 +88,36 @@ class PeriodFilter(PlanScopedFilter):
         return [(p.pk, f"{p.plan.slug} · {p.label}") for p in self.choices_queryset(request)]
 
 
+class ChosenAutocompleteSelect(AutocompleteSelect):
+    """Renders its chosen organisation from `chosen`, filled once for the whole formset;
+    Django's widget would run one query per row to find the label."""
+
+    chosen = None
+
+    def optgroups(self, name, value, attr=None):
+        if self.chosen is None:
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in value:
+            organisation = self.chosen.get(str(pk))
+            if organisation is not None:
+                label = self.choices.field.label_from_instance(organisation)
+                options.append(self.create_option(name, pk, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+class PartnerFormSet(BaseInlineFormSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = {str(link.organisation_id): link.organisation for link in self.get_queryset()}
+        for form in self.forms:
+            form.fields["organisation"].widget.widget.chosen = chosen
+
+
 class PartnerInline(admin.TabularInline):
     model = ActionPartner
+    formset = PartnerFormSet
     extra = 1
-    autocomplete_fields = ["organisation"]
     fields = [
         "organisation",
         "role",
@@ -101,6 +129,14 @@ class PartnerInline(admin.TabularInline):
         "order",
     ]
     readonly_fields = ["legend"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organisation")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organisation":
+            kwargs["widget"] = ChosenAutocompleteSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("légende"))
     def legend(self, link):
@@ -208,6 +244,7 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
             super()
             .get_queryset(request)
             .with_late()
+            .with_progress()
             .prefetch_related(
                 "periods",
                 Prefetch(
@@ -231,7 +268,9 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        periods = form.base_fields["periods"]
+        periods = form.base_fields.get("periods")
+        if periods is None:  # view-only users get read-only fields
+            return form
         if obj is not None:
             periods.queryset = obj.plan.periods.all()
         else:
@@ -240,9 +279,6 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        if change and "status" not in form.changed_data:
-            super().save_model(request, obj, form, change)
-            return
         change_status(
             action=obj,
             status=obj.status,
@@ -314,7 +350,7 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     def plan_short(self, action):
         return action.plan.coalition
 
-    @admin.action(description=_("Changer le statut des actions choisies"))
+    @admin.action(description=_("Changer le statut des actions choisies"), permissions=["change"])
     def change_status_action(self, request, queryset):
         if "apply" in request.POST:
             form = ChangeStatusForm(request.POST)

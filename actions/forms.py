@@ -45,7 +45,8 @@ class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
         help_text=_("Obligatoire pour reporter ou abandonner une action."),
     )
     status_note = forms.CharField(
-        label=_("Note accompagnant le changement de statut"),
+        label=_("Note de suivi"),
+        help_text=_("Ajoutée au suivi de l'action, avec ou sans changement de statut."),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

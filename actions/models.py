@@ -13,7 +13,7 @@ from plans.models import Period, Plan, SubObjective, Theme
 CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
 code_validator = RegexValidator(
     CODE_PATTERN,
-    _("Le code doit être fait de nombres séparés par des points, par exemple 1.2.3."),
+    _("Le code doit être formé de nombres séparés par des points, par exemple 1.2.3."),
 )
 
 
@@ -106,7 +106,10 @@ class Action(models.Model):
         Period, blank=True, related_name="actions", verbose_name=_("périodes prévues")
     )
     related_actions = models.ManyToManyField(
-        "self", blank=True, verbose_name=_("actions liées"), help_text=_("« Lien 1.2.3 »")
+        "self",
+        blank=True,
+        verbose_name=_("actions liées"),
+        help_text=_("Les actions citées dans le plan par « Lien 1.2.3 »."),
     )
     themes = models.ManyToManyField(
         Theme, blank=True, related_name="actions", verbose_name=_("thèmes")
@@ -167,15 +170,6 @@ class Action(models.Model):
     def validate_constraints(self, exclude=None):
         # The plan is derived, so forms never carry it; check the per-plan code anyway.
         super().validate_constraints(exclude=set(exclude or ()) - {"plan"})
-
-    @property
-    def progress(self):
-        """Same rule as ActionQuerySet.with_progress(), for a single loaded action."""
-        if self.status == self.Status.ABANDONED:
-            return None
-        if self.completion is not None:
-            return self.completion
-        return 100 if self.status == self.Status.DONE else 0
 
 
 class Target(models.Model):

@@ -41,7 +41,7 @@ class PlanPeriodsWidget(widgets.ManyToManyWidget):
         if unknown:
             known = Period.objects.filter(plan__slug=plan_slug).values_list("label", flat=True)
             raise ValueError(
-                _("Période inconnue pour ce plan : %(unknown)s. Périodes du plan : %(known)s.")
+                _("Périodes inconnues pour ce plan : %(unknown)s. Périodes du plan : %(known)s.")
                 % {"unknown": ", ".join(unknown), "known": ", ".join(known) or "—"}
             )
         return periods
@@ -137,7 +137,7 @@ class ActionResource(resources.ModelResource):
             raise ValidationError(
                 {
                     "code": _(
-                        "Le code %(code)s doit avoir trois nombres : "
+                        "Le code %(code)s doit avoir au moins trois nombres : "
                         "objectif.sous-objectif.action."
                     )
                     % {"code": action.code}

@@ -29,12 +29,12 @@ def validate_status_change(*, old_status, new_status, reason):
 
 @transaction.atomic
 def change_status(*, action, status, user, reason="", note="", date=None):
-    """Save `action` with `status`; a change of status is recorded in its trail.
+    """Save `action` with `status`; a change of status, or a note, goes into its trail.
 
     The previous status is read from the database (and the row locked), so a status typed
     in a stale form is compared with what is really stored. Other edits already made to
-    `action` are validated and saved with it. Returns the trail entry, or None when the
-    status did not change.
+    `action` are validated and saved with it. Returns the trail entry, or None when
+    neither the status changed nor a note was given.
     """
     previous = None
     if action.pk:
@@ -53,14 +53,16 @@ def change_status(*, action, status, user, reason="", note="", date=None):
     action.save()
 
     is_new_and_planned = previous is None and status == Action.Status.PLANNED
-    if status == previous or is_new_and_planned:
+    status_changed = status != previous and not is_new_and_planned
+    if not status_changed and not note.strip():
         return None
+    # A note typed beside an unchanged status is still kept, as a plain progress note.
     entry = ProgressNote(
         action=action,
-        kind=ProgressNote.Kind.STATUS_CHANGE,
-        status_from=previous or "",
-        status_to=status,
-        reason=reason.strip(),
+        kind=ProgressNote.Kind.STATUS_CHANGE if status_changed else ProgressNote.Kind.NOTE,
+        status_from=(previous or "") if status_changed else "",
+        status_to=status if status_changed else "",
+        reason=reason.strip() if status_changed else "",
         text=note.strip(),
         author=user,
         date=date or timezone.localdate(),

@@ -27,7 +27,7 @@ class Organisation(models.Model):
         _("nom court"),
         max_length=60,
         blank=True,
-        help_text=_("Sigle ou nom usuel : CSDL, Coordo."),
+        help_text=_("Sigle ou nom usuel, par exemple CSDL ou Coordo."),
     )
     kind = models.CharField(
         _("type"), max_length=20, choices=Kind.choices, default=Kind.NOT_SPECIFIED

@@ -1,8 +1,16 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+# A plan is an adopted document: its parts never move to another plan, or their actions'
+# codes, periods and plan would disagree.
+MOVE_ACROSS_PLANS = _(
+    "Un objectif ou un sous-objectif ne change pas de plan : créez-le dans l'autre plan."
+)
 
 
 class Coalition(models.Model):
@@ -50,8 +58,8 @@ class Plan(models.Model):
     objective_label = models.CharField(
         _("nom des objectifs"),
         max_length=50,
-        default=_("Objectif"),
-        help_text=_("Comment le plan nomme ses grandes divisions : Objectif, Axe, Champ…"),
+        default="Objectif",  # data, not interface text: stored as the plan writes it
+        help_text=_("Comment le plan nomme ses grandes divisions, par exemple Objectif ou Axe."),
     )
     principles = models.TextField(_("principes de base"), blank=True)
     problem = models.TextField(_("problématique"), blank=True)
@@ -170,6 +178,11 @@ class Objective(models.Model):
     def __str__(self):
         return f"{self.code} {self.title}"
 
+    def clean(self):
+        stored_plan = Objective.objects.filter(pk=self.pk).values_list("plan_id", flat=True)
+        if self.pk and self.plan_id != stored_plan.first():
+            raise ValidationError({"plan": MOVE_ACROSS_PLANS})
+
     @property
     def code(self):
         return str(self.number)
@@ -198,6 +211,14 @@ class SubObjective(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.title}"
+
+    def clean(self):
+        if self.pk and self.objective_id:
+            stored = SubObjective.objects.filter(pk=self.pk).values_list(
+                "objective__plan_id", flat=True
+            )
+            if self.objective.plan_id != stored.first():
+                raise ValidationError({"objective": MOVE_ACROSS_PLANS})
 
     @property
     def code(self):
@@ -272,7 +293,7 @@ class ReviewMeeting(models.Model):
     review = models.ForeignKey(
         Review, models.CASCADE, related_name="meetings", verbose_name=_("bilan")
     )
-    body = models.CharField(_("instance"), max_length=200)
+    body = models.CharField(_("comité ou instance"), max_length=200)
     count = models.PositiveSmallIntegerField(_("nombre de rencontres"))
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
@@ -280,7 +301,7 @@ class ReviewMeeting(models.Model):
 
     class Meta:
         ordering = ["review_id", "order"]
-        verbose_name = _("rencontres")
+        verbose_name = _("rencontre")
         verbose_name_plural = _("rencontres")
 
     def __str__(self):
@@ -311,7 +332,9 @@ class ReviewFunding(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.funder} : {self.amount} $"
+        decimals = 0 if self.amount == self.amount.to_integral_value() else 2
+        amount = number_format(self.amount, decimal_pos=decimals, force_grouping=True)
+        return f"{self.funder} : {amount} $"
 
 
 class ReviewStaff(models.Model):

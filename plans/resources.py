@@ -57,7 +57,7 @@ class SlugWidget(widgets.ForeignKeyWidget):
             known = ", ".join(self.get_queryset(value, row).values_list("slug", flat=True))
             raise ValueError(
                 _(
-                    "Aucun(e) %(noun)s avec l'identifiant « %(value)s ». "
+                    "Identifiant inconnu (%(noun)s) : « %(value)s ». "
                     "Identifiants connus : %(known)s."
                 )
                 % {"noun": self.noun, "value": value, "known": known or "—"}

@@ -1,0 +1,175 @@
+"""The project as a whole: migrations in step with the models, safe production settings,
+and a demo that loads the two seeded plans without ever overwriting them."""
+
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from actions.models import Action
+from plans.groups import COORDINATION, MEMBERS
+from plans.models import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDED_PLANS = {"casal-2016-2020", "lachine-2018-2021"}
+
+
+# --- Migrations ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_no_model_change_is_missing_its_migration():
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit:
+        pytest.fail(f"A migration is missing:\n{out.getvalue()}")
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+# Checks that the subprocess really runs without pytest (which lets the settings skip the
+# SECRET_KEY check), then loads the settings.
+START_DJANGO = """
+import sys
+if "pytest" in sys.modules:
+    sys.exit("pytest is imported: this does not test production settings")
+import django
+django.setup()
+assert "pytest" not in sys.modules, "pytest was imported while loading the settings"
+from django.conf import settings
+print("started", "DEBUG" if settings.DEBUG else "production")
+"""
+
+
+def start_django(**extra_env):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DEBUG"} and not key.startswith("PYTEST")
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "casal_tracker.settings"
+    env.update(extra_env)
+    return subprocess.run(
+        [sys.executable, "-c", START_DJANGO],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = start_django()
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "pytest is imported" not in result.stderr
+
+
+def test_development_starts_without_a_secret_key():
+    result = start_django(DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "started DEBUG"
+
+
+def test_production_starts_with_a_secret_key():
+    result = start_django(SECRET_KEY="a-long-random-production-secret-for-this-test-only")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "started production"
+
+
+# --- setup_demo ------------------------------------------------------------------------------
+
+
+def run_setup_demo():
+    out = StringIO()
+    call_command("setup_demo", stdout=out)
+    return out.getvalue()
+
+
+def printed_password(output, username):
+    match = re.search(rf"\b{username} / (\S+)\s*$", output, re.MULTILINE)
+    assert match, f"no password printed for {username}:\n{output}"
+    return match.group(1)
+
+
+@pytest.fixture
+def demo_settings(settings):
+    settings.DEBUG = True
+    return settings
+
+
+@pytest.mark.django_db
+def test_setup_demo_loads_both_plans_with_history_and_working_logins(demo_settings, client):
+    assert not Plan.objects.exists()
+
+    output = run_setup_demo()
+
+    assert set(Plan.objects.values_list("slug", flat=True)) == SEEDED_PLANS
+    for slug in SEEDED_PLANS:
+        assert Action.objects.filter(plan__slug=slug).exists(), slug
+    plan_ids = set(Plan.objects.values_list("pk", flat=True))
+    assert set(Plan.history.filter(history_type="+").values_list("id", flat=True)) == plan_ids
+
+    users = get_user_model().objects
+    coordo, membre = users.get(username="coordo"), users.get(username="membre")
+    assert list(coordo.groups.values_list("name", flat=True)) == [COORDINATION]
+    assert list(membre.groups.values_list("name", flat=True)) == [MEMBERS]
+    assert coordo.is_staff
+    assert membre.is_staff
+    assert client.login(username="coordo", password=printed_password(output, "coordo"))
+    assert client.login(username="membre", password=printed_password(output, "membre"))
+
+
+@pytest.mark.django_db
+def test_setup_demo_gives_every_action_a_first_historical_record(demo_settings):
+    run_setup_demo()
+
+    action_ids = set(Action.objects.values_list("pk", flat=True))
+    assert action_ids
+    created = Action.history.filter(history_type="+").values_list("id", flat=True)
+    assert set(created) == action_ids
+
+
+@pytest.mark.django_db
+def test_setup_demo_run_again_keeps_plan_data_and_prints_fresh_passwords(demo_settings, client):
+    first_output = run_setup_demo()
+    action = Action.objects.filter(plan__slug="casal-2016-2020").first()
+    action.title = "Titre corrigé par la coordonnatrice"
+    action.save()
+    counts = (Plan.objects.count(), Action.objects.count(), Action.history.count())
+
+    second_output = run_setup_demo()
+
+    action.refresh_from_db()
+    assert action.title == "Titre corrigé par la coordonnatrice"
+    assert (Plan.objects.count(), Action.objects.count(), Action.history.count()) == counts
+    assert get_user_model().objects.filter(username__in=["coordo", "membre"]).count() == 2
+    for username in ("coordo", "membre"):
+        old_password = printed_password(first_output, username)
+        new_password = printed_password(second_output, username)
+        assert new_password != old_password
+        assert not client.login(username=username, password=old_password)
+        assert client.login(username=username, password=new_password)
+
+
+@pytest.mark.django_db
+def test_setup_demo_refuses_outside_development(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        run_setup_demo()
+
+    assert not Plan.objects.exists()
+    assert not get_user_model().objects.filter(username__in=["coordo", "membre"]).exists()
