@@ -12,7 +12,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
@@ -21,6 +20,7 @@ from actions.resources import ActionResource
 from actions.services import change_status
 from partners.admin import legend_chip
 from partners.models import ActionPartner
+from plans.admin import PlanDataImportExportAdmin
 from plans.models import Objective, Period, SubObjective
 
 
@@ -31,7 +31,7 @@ def status_badge(status):
 
 
 class LateFilter(admin.SimpleListFilter):
-    title = _("en retard")
+    title = _("retard")
     parameter_name = "late"
 
     def lookups(self, request, model_admin):
@@ -53,7 +53,7 @@ class PlanScopedFilter(admin.SimpleListFilter):
     lookup = None
 
     def choices_queryset(self, request):
-        queryset = self.model.objects.select_related("plan")
+        queryset = self.model.objects.select_related("plan__coalition")
         plan_id = request.GET.get("plan__id__exact")
         if plan_id and plan_id.isdigit():
             queryset = queryset.filter(plan_id=plan_id)
@@ -73,7 +73,7 @@ class ObjectiveFilter(PlanScopedFilter):
 
     def lookups(self, request, model_admin):
         return [
-            (o.pk, f"{o.plan.slug} · {o.code}. {Truncator(o.title).chars(50)}")
+            (o.pk, f"{o.plan.coalition} · {o.code}. {Truncator(o.title).chars(50)}")
             for o in self.choices_queryset(request)
         ]
 
@@ -85,7 +85,7 @@ class PeriodFilter(PlanScopedFilter):
     lookup = "periods"
 
     def lookups(self, request, model_admin):
-        return [(p.pk, f"{p.plan.slug} · {p.label}") for p in self.choices_queryset(request)]
+        return [(p.pk, f"{p.plan.coalition} · {p.label}") for p in self.choices_queryset(request)]
 
 
 class ChosenAutocompleteSelect(AutocompleteSelect):
@@ -192,8 +192,9 @@ class ProgressNoteInline(admin.TabularInline):
 
 
 @admin.register(Action)
-class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class ActionAdmin(PlanDataImportExportAdmin):
     resource_classes = [ActionResource]
+    change_list_template = "admin/actions/action/change_list_with_legend.html"
     form = ActionAdminForm
     list_display = [
         "plan_short",
@@ -254,15 +255,19 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
             )
         )
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", ActionChangeListForm)
         return super().get_changelist_form(request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sub_objective":
-            kwargs["queryset"] = SubObjective.objects.select_related("objective__plan")
+            kwargs["queryset"] = SubObjective.objects.select_related("objective__plan__coalition")
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-            field.label_from_instance = lambda s: f"{s.objective.plan.slug} · {s}"
+            field.label_from_instance = lambda s: f"{s.objective.plan.coalition} · {s}"
             return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -274,8 +279,8 @@ class ActionAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         if obj is not None:
             periods.queryset = obj.plan.periods.all()
         else:
-            periods.queryset = Period.objects.select_related("plan")
-            periods.label_from_instance = lambda p: f"{p.plan.slug} · {p.label}"
+            periods.queryset = Period.objects.select_related("plan__coalition")
+            periods.label_from_instance = lambda p: f"{p.plan.coalition} · {p.label}"
         return form
 
     def save_model(self, request, obj, form, change):

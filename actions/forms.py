@@ -32,9 +32,17 @@ class StatusReasonMixin:
                     reason=cleaned.get("status_reason", ""),
                 )
             except ValidationError as error:
-                field = "status_reason" if "status_reason" in self.fields else "status"
-                self.add_error(field, error.message_dict["reason"])
+                if "status_reason" in self.fields:
+                    self.add_error("status_reason", error.message_dict["reason"])
+                else:
+                    self.add_error("status", self.no_reason_here_message)
         return cleaned
+
+    # Forms without a reason field (the list) say where the reason can be given.
+    no_reason_here_message = _(
+        "Pour reporter ou abandonner, ouvrez l'action ou utilisez l'action groupée "
+        "« Changer le statut » : la raison y est demandée."
+    )
 
 
 class ActionAdminForm(StatusReasonMixin, forms.ModelForm):

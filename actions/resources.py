@@ -3,12 +3,12 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from import_export import fields, resources, widgets
+from import_export import fields, widgets
 
 from actions.models import CODE_PATTERN, Action
 from actions.services import change_status
 from plans.models import Period, Plan, SubObjective
-from plans.resources import ChoiceWidget, SlugWidget
+from plans.resources import ChoiceWidget, PlanDataResource, SlugWidget
 
 PERIOD_SEPARATOR = ","
 
@@ -52,18 +52,23 @@ class PlanPeriodsWidget(widgets.ManyToManyWidget):
         return f"{self.separator} ".join(period.label for period in value.all())
 
 
-class ActionResource(resources.ModelResource):
+class ActionResource(PlanDataResource):
     """One row per action. The sub-objective comes from the code: 1.2.3 belongs to 1.2."""
 
     PLAN_COLUMN = "plan"
     REASON_COLUMN = "raison du statut"
 
     plan = fields.Field(
-        attribute="plan", column_name=PLAN_COLUMN, widget=SlugWidget(Plan, gettext_lazy("plan"))
+        attribute="plan",
+        column_name=PLAN_COLUMN,
+        widget=SlugWidget(
+            Plan, gettext_lazy("Plan inconnu : « %(value)s ». Plans connus : %(known)s.")
+        ),
     )
-    code = fields.Field(attribute="code", column_name="code")
-    title = fields.Field(attribute="title", column_name="titre")
-    means = fields.Field(attribute="means", column_name="moyens")
+    # CharWidget turns an empty spreadsheet cell into "", as the model stores it.
+    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
+    title = fields.Field(attribute="title", column_name="titre", widget=widgets.CharWidget())
+    means = fields.Field(attribute="means", column_name="moyens", widget=widgets.CharWidget())
     status = fields.Field(
         attribute="status",
         column_name="statut",
@@ -73,7 +78,11 @@ class ActionResource(resources.ModelResource):
         attribute="completion", column_name="avancement (%)", widget=PercentWidget()
     )
     periods = fields.Field(attribute="periods", column_name="périodes", widget=PlanPeriodsWidget())
-    partners_text = fields.Field(attribute="partners_text", column_name="porteurs et partenaires")
+    partners_text = fields.Field(
+        attribute="partners_text",
+        column_name="porteurs et partenaires",
+        widget=widgets.CharWidget(),
+    )
     status_reason = fields.Field(column_name=REASON_COLUMN, readonly=True)
 
     class Meta:
@@ -100,6 +109,14 @@ class ActionResource(resources.ModelResource):
     def dehydrate_status_reason(self, action):
         return ""
 
+    def get_instance(self, instance_loader, row):
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            # An unknown plan: treat the row as new so that import_instance reports the
+            # plan together with the row's other mistakes, in words.
+            return None
+
     def import_instance(self, instance, row, **kwargs):
         errors = {}
         try:
@@ -117,10 +134,12 @@ class ActionResource(resources.ModelResource):
                 errors = error.update_error_dict(errors)
         # Many-to-many columns are saved after the row; check them now so that a wrong
         # period is reported on its row like any other mistake.
-        try:
-            self.fields["periods"].clean(row, **kwargs)
-        except ValueError as error:
-            errors["periods"] = [str(error)]
+        periods = self.fields["periods"]
+        if periods.column_name in row:
+            try:
+                periods.clean(row, **kwargs)
+            except ValueError as error:
+                errors["periods"] = [str(error)]
         if errors:
             raise ValidationError(errors)
 
@@ -160,9 +179,14 @@ class ActionResource(resources.ModelResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         if self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs):
             return
-        change_status(
-            action=instance,
-            status=instance.status,
-            user=kwargs.get("user"),
-            reason=str(row.get(self.REASON_COLUMN) or ""),
-        )
+        try:
+            change_status(
+                action=instance,
+                status=instance.status,
+                user=kwargs.get("user"),
+                reason=str(row.get(self.REASON_COLUMN) or ""),
+            )
+        except ValidationError as error:
+            if "reason" in error.message_dict:
+                raise ValidationError({self.REASON_COLUMN: error.message_dict["reason"]}) from None
+            raise self.in_column_names(error) from None

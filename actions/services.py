@@ -20,7 +20,7 @@ def validate_status_change(*, old_status, new_status, reason):
             {
                 "reason": _(
                     "Indiquez la raison : une action « %(status)s » garde sa raison dans son "
-                    "suivi. / Give the reason: it is kept in the action's trail."
+                    "suivi."
                 )
                 % {"status": Action.Status(new_status).label}
             }

@@ -3,11 +3,11 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from partners.models import ActionPartner, Organisation
 from partners.resources import OrganisationResource
+from plans.admin import PlanDataImportExportAdmin
 
 
 def legend_chip(link, short=False):
@@ -16,12 +16,14 @@ def legend_chip(link, short=False):
     name = (organisation.short_name or organisation.name) if short else organisation.name
     return format_html(
         '<span class="partner-chip confirmation-{}" title="{} ({})">'
-        '<span class="swatch" style="background: {}" aria-hidden="true"></span>{}</span>',
+        '<span class="swatch" style="background: {}" aria-hidden="true"></span>{}'
+        '<span class="visually-hidden"> ({})</span></span>',
         link.confirmation,
         link.get_confirmation_display(),
         link.colour_name,
         link.colour,
         name,
+        link.get_confirmation_display(),
     )
 
 
@@ -37,7 +39,7 @@ class OrganisationLinkInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class OrganisationAdmin(PlanDataImportExportAdmin):
     resource_classes = [OrganisationResource]
     list_display = ["name", "short_name", "kind", "coalition", "action_count"]
     list_filter = ["kind", "coalition"]

@@ -125,6 +125,11 @@ class ActionPartner(models.Model):
     def __str__(self):
         return f"{self.organisation} ({self.get_confirmation_display()})"
 
+    @classmethod
+    def legend_entries(cls):
+        """(value, label, colour, colour name) for each confirmation, in legend order."""
+        return [(c.value, c.label, *cls.LEGEND[c]) for c in cls.Confirmation]
+
     @property
     def colour(self):
         return self.LEGEND[self.confirmation][0]

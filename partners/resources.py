@@ -1,14 +1,16 @@
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields, widgets
 
 from partners.models import Organisation
 from plans.models import Coalition
-from plans.resources import ChoiceWidget, SlugWidget
+from plans.resources import ChoiceWidget, PlanDataResource, SlugWidget
 
 
-class OrganisationResource(resources.ModelResource):
-    name = fields.Field(attribute="name", column_name="nom")
-    short_name = fields.Field(attribute="short_name", column_name="nom court")
+class OrganisationResource(PlanDataResource):
+    name = fields.Field(attribute="name", column_name="nom", widget=widgets.CharWidget())
+    short_name = fields.Field(
+        attribute="short_name", column_name="nom court", widget=widgets.CharWidget()
+    )
     kind = fields.Field(
         attribute="kind",
         column_name="type",
@@ -17,9 +19,12 @@ class OrganisationResource(resources.ModelResource):
     coalition = fields.Field(
         attribute="coalition",
         column_name="coalition",
-        widget=SlugWidget(Coalition, _("coalition")),
+        widget=SlugWidget(
+            Coalition,
+            _("Coalition inconnue : « %(value)s ». Coalitions connues : %(known)s."),
+        ),
     )
-    notes = fields.Field(attribute="notes", column_name="notes")
+    notes = fields.Field(attribute="notes", column_name="notes", widget=widgets.CharWidget())
 
     class Meta:
         model = Organisation

@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from plans.models import (
@@ -17,12 +18,33 @@ from plans.models import (
     SubObjective,
     Theme,
 )
+from plans.resources import IMPORT_FORMATS
 
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
 admin.site.site_title = _("Suivi des plans")
 admin.site.index_title = _("Tableau de bord de la coordination")
 # The breadcrumbs already say where one is; the action list needs the width.
 admin.site.enable_nav_sidebar = False
+
+
+class PlanDataImportExportAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    """Import and export in CSV (as Excel writes it) and XLSX, with history."""
+
+    formats = IMPORT_FORMATS
+    import_template_name = "admin/import_export/plan_data_import.html"
+
+    def add_success_message(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # Only possible if the data changed between the preview and the confirmation.
+            messages.error(
+                request,
+                _(
+                    "Rien n'a été importé : le fichier ne passe plus la vérification, les "
+                    "données ont changé depuis l'aperçu. Recommencez l'import."
+                ),
+            )
+            return
+        super().add_success_message(result, request)
 
 
 class AssemblyInline(admin.TabularInline):

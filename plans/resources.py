@@ -1,8 +1,88 @@
-"""Import/export widgets shared by the plan-data apps: every refusal says what and why."""
+"""What every plan-data import shares: all or nothing, messages in the coordinator's words
+(French, with the column names of her file), and CSV files as Excel really writes them."""
 
+import csv
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
-from import_export import widgets
+from import_export import resources, widgets
+from import_export.formats import base_formats
+
+
+class ExcelFriendlyCSV(base_formats.CSV):
+    """CSV in UTF-8 or Windows-1252, separated by commas or semicolons.
+
+    French Excel on Windows saves "CSV" as Windows-1252 with semicolons; a coordinator
+    should not have to know that.
+    """
+
+    def is_binary(self):
+        # Hand us the raw bytes so we can choose the encoding ourselves.
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, bytes):
+            if b"\x00" in in_stream:
+                # Windows-1252 decodes any bytes; a NUL byte says this is not text at all.
+                raise ValueError(_("Ce fichier n'est pas un fichier CSV."))
+            try:
+                in_stream = in_stream.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                in_stream = in_stream.decode("cp1252")
+        first_line = in_stream.split("\n", 1)[0]
+        try:
+            delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+        except csv.Error:
+            delimiter = ","
+        return super().create_dataset(in_stream, delimiter=delimiter, **kwargs)
+
+    def export_data(self, dataset, **kwargs):
+        # With a byte-order mark, Excel opens the accents correctly.
+        return super().export_data(dataset, **kwargs).encode("utf-8-sig")
+
+
+IMPORT_FORMATS = [ExcelFriendlyCSV, base_formats.XLSX]
+
+
+class PlanDataResource(resources.ModelResource):
+    """A resource whose imports are all or nothing and speak in column names."""
+
+    def import_data(self, dataset, **kwargs):
+        # One invalid row and nothing is written: at the preview and at the confirmation,
+        # even if the data changed between the two.
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, **kwargs)
+
+    def before_import(self, dataset, **kwargs):
+        required = [self.fields[name].column_name for name in self._meta.import_id_fields]
+        missing = [column for column in required if column not in (dataset.headers or [])]
+        if missing:
+            raise ValueError(
+                _(
+                    "Colonnes manquantes : %(missing)s. La première ligne du fichier doit "
+                    "nommer les colonnes, dont : %(required)s."
+                )
+                % {"missing": ", ".join(missing), "required": ", ".join(required)}
+            )
+        super().before_import(dataset, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as error:
+            raise self.in_column_names(error) from None
+
+    def in_column_names(self, error):
+        """Key each message by the column the coordinator sees in her file."""
+        columns = {field.attribute: field.column_name for field in self.fields.values()}
+        columns[NON_FIELD_ERRORS] = NON_FIELD_ERRORS
+        return ValidationError(
+            {columns.get(key, key): messages for key, messages in error.message_dict.items()}
+        )
 
 
 class ChoiceWidget(widgets.Widget):
@@ -17,7 +97,7 @@ class ChoiceWidget(widgets.Widget):
         text = str(value or "").strip()
         if not text:
             if self.default is None:
-                raise ValueError(_("Valeur obligatoire. / A value is required."))
+                raise ValueError(_("Valeur obligatoire."))
             return self.default
         accepted = {}
         for language in ("fr", "en"):
@@ -42,10 +122,14 @@ class ChoiceWidget(widgets.Widget):
 
 
 class SlugWidget(widgets.ForeignKeyWidget):
-    """A foreign key written as the related object's identifier (its slug)."""
+    """A foreign key written as the related object's identifier (its slug).
 
-    def __init__(self, model, noun, **kwargs):
-        self.noun = noun
+    `unknown` is the message for an identifier that matches nothing; it receives
+    %(value)s and %(known)s.
+    """
+
+    def __init__(self, model, unknown, **kwargs):
+        self.unknown = unknown
         super().__init__(model, field="slug", **kwargs)
 
     def clean(self, value, row=None, **kwargs):
@@ -55,10 +139,4 @@ class SlugWidget(widgets.ForeignKeyWidget):
             return super().clean(str(value).strip(), row, **kwargs)
         except self.model.DoesNotExist:
             known = ", ".join(self.get_queryset(value, row).values_list("slug", flat=True))
-            raise ValueError(
-                _(
-                    "Identifiant inconnu (%(noun)s) : « %(value)s ». "
-                    "Identifiants connus : %(known)s."
-                )
-                % {"noun": self.noun, "value": value, "known": known or "—"}
-            ) from None
+            raise ValueError(self.unknown % {"value": value, "known": known or "—"}) from None

@@ -1,0 +1,669 @@
+"""The action back-office as the coordinator uses it: the list, its filters and search, the
+change form with its inlines, the status changes and their trail, and who may do what."""
+
+import datetime
+import re
+from types import SimpleNamespace
+
+import pytest
+from django.urls import reverse
+
+from actions.models import Action, ProgressNote, Target, TargetValue
+from partners.models import ActionPartner
+from tests.factories import (
+    ActionFactory,
+    ActionPartnerFactory,
+    ObjectiveFactory,
+    OrganisationFactory,
+    PeriodFactory,
+    PlanFactory,
+    ProgressNoteFactory,
+    SubObjectiveFactory,
+    TargetFactory,
+    TargetValueFactory,
+    ThemeFactory,
+    build_plan,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:actions_action_changelist")
+IMPORT_URL = reverse("admin:actions_action_import")
+# The "raison" error of actions/services.py, as the coordinator reads it.
+REASON_REQUIRED = "Indiquez la raison"
+FIX_ERRORS = "Corrigez l’erreur ci-dessous."
+
+# Measured (SQLite and PostgreSQL), plus a small margin; the point is that they do not grow.
+CHANGELIST_MAX_QUERIES = 16
+CHANGE_PAGE_MAX_QUERIES = 20
+ORGANISATION_LIST_MAX_QUERIES = 10
+
+
+def change_url(action):
+    return reverse("admin:actions_action_change", args=[action.pk])
+
+
+# --- Reading what the coordinator sees -------------------------------------------------------
+
+
+def listed_codes(response):
+    """The action codes in the list's rows, as links."""
+    return set(re.findall(r'<th class="field-code"><a href="[^"]+">([^<]+)</a>', html(response)))
+
+
+def row_of(response, code):
+    """The HTML of the list row whose code link is `code`."""
+    for row in re.findall(r"<tr>.*?</tr>", html(response), flags=re.S):
+        if re.search(rf'<th class="field-code"><a href="[^"]+">{re.escape(code)}</a>', row):
+            return row
+    raise AssertionError(f"no row for {code}")
+
+
+def late_cell(row):
+    """The words of the row's "en retard" cell."""
+    cell = re.search(r'<td class="field-is_late">(.*?)</td>', row, flags=re.S)[1]
+    return re.sub(r"<[^>]+>", "", cell).strip()
+
+
+def html(response):
+    return response.content.decode()
+
+
+# --- Posting a rendered form back, as a browser would ----------------------------------------
+
+
+def form_data(form):
+    """The values a browser would post for `form` as rendered (unchecked boxes left out)."""
+    data = {}
+    for field in form:
+        value = field.value()
+        if value is False:
+            continue
+        if value is True:
+            value = "on"
+        elif value is None:
+            value = ""
+        elif isinstance(value, list | tuple):
+            value = [str(item) for item in value]
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        data[field.html_name] = value if isinstance(value, list) else str(value)
+        if field.field.show_hidden_initial:
+            data[field.html_initial_name] = data[field.html_name]
+    return data
+
+
+def formset_data(formset):
+    data = form_data(formset.management_form)
+    for form in formset.forms:
+        data.update(form_data(form))
+    return data
+
+
+def change_form_data(response):
+    """The whole change form as rendered: the action's fields and every inline's rows."""
+    data = form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        data.update(formset_data(inline.formset))
+    return data
+
+
+def row_index(data, prefix, pk):
+    """Index of the inline row of object `pk` in the posted data."""
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    return next(i for i in range(total) if data.get(f"{prefix}-{i}-id") == str(pk))
+
+
+def extra_row_index(data, prefix):
+    """Index of the first empty row of an inline (after the saved ones)."""
+    return int(data[f"{prefix}-INITIAL_FORMS"])
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(db):
+    """Two plans whose four actions each stand out for one filter."""
+    plan = PlanFactory(slug="casal-essai")
+    ended = PeriodFactory(
+        plan=plan,
+        label="2016-2018",
+        start=datetime.date(2016, 4, 1),
+        end=datetime.date(2018, 3, 31),
+    )
+    future = PeriodFactory(
+        plan=plan,
+        label="2090-2091",
+        start=datetime.date(2090, 4, 1),
+        end=datetime.date(2091, 3, 31),
+    )
+    objective_1 = ObjectiveFactory(plan=plan, number=1, title="Améliorer l'accès")
+    objective_2 = ObjectiveFactory(plan=plan, number=2, title="Soutenir l'offre")
+    sub_1_1 = SubObjectiveFactory(objective=objective_1, number=1)
+    sub_2_1 = SubObjectiveFactory(objective=objective_2, number=1)
+    other_plan = PlanFactory(slug="lachine-essai")
+    sub_3_1 = SubObjectiveFactory(objective=ObjectiveFactory(plan=other_plan, number=3), number=1)
+    access = ThemeFactory(name="Accès")
+    market = OrganisationFactory(name="Marché solidaire de Laval", short_name="MSL")
+    school = OrganisationFactory(name="Centre de services scolaire", short_name="CSSDL")
+
+    late = ActionFactory(
+        sub_objective=sub_1_1,
+        code="1.1.1",
+        title="Cartographier les jardins collectifs",
+        means="Inventaire des jardins et glanage urbain.",
+        status=Action.Status.IN_PROGRESS,
+    )
+    late.periods.set([ended])
+    late.themes.set([access])
+    ActionPartnerFactory(
+        action=late,
+        organisation=market,
+        confirmation=ActionPartner.Confirmation.CONFIRMED_MEMBER,
+    )
+    done = ActionFactory(
+        sub_objective=sub_1_1,
+        code="1.1.2",
+        title="Former les bénévoles",
+        status=Action.Status.DONE,
+    )
+    done.periods.set([ended])
+    ActionPartnerFactory(action=done, organisation=school)
+    upcoming = ActionFactory(sub_objective=sub_2_1, code="2.1.1", title="Ouvrir un marché public")
+    upcoming.periods.set([future])
+    elsewhere = ActionFactory(
+        sub_objective=sub_3_1,
+        code="3.1.1",
+        title="Lancer une épicerie mobile",
+        status=Action.Status.POSTPONED,
+    )
+    return SimpleNamespace(
+        plan=plan,
+        ended=ended,
+        objective_2=objective_2,
+        access=access,
+        market=market,
+        late=late,
+        done=done,
+        upcoming=upcoming,
+        elsewhere=elsewhere,
+    )
+
+
+@pytest.fixture
+def tracked_action(db):
+    """An action as the coordinator finds it: a partner, a count and a deliverable, a note."""
+    plan = PlanFactory()
+    PeriodFactory(plan=plan, label="2016-2018")
+    sub_objective = SubObjectiveFactory(objective=ObjectiveFactory(plan=plan, number=1), number=2)
+    action = ActionFactory(
+        sub_objective=sub_objective, code="1.2.3", title="Mobiliser les producteurs"
+    )
+    action.periods.set(plan.periods.all())
+    ActionPartnerFactory(
+        action=action, organisation=OrganisationFactory(name="Moisson Laval", short_name="ML")
+    )
+    count = TargetFactory(
+        action=action,
+        description="Nombre de producteurs intéressés",
+        kind=Target.Kind.COUNT,
+        target_value=10,
+        order=1,
+    )
+    deliverable = TargetFactory(action=action, description="Boîte à outils", order=2)
+    ProgressNoteFactory(action=action, text="Première rencontre tenue avec les producteurs.")
+    return SimpleNamespace(action=action, count=count, deliverable=deliverable)
+
+
+def action_with_rows(rows):
+    """An action with `rows` partners, counted targets (with a value each) and notes."""
+    action = ActionFactory()
+    for _index in range(rows):
+        ActionPartnerFactory(action=action)
+        TargetValueFactory(target=TargetFactory(action=action, kind=Target.Kind.COUNT))
+        ProgressNoteFactory(action=action)
+    return action
+
+
+def status_trail(action):
+    return ProgressNote.objects.filter(action=action, kind=ProgressNote.Kind.STATUS_CHANGE)
+
+
+# --- The list --------------------------------------------------------------------------------
+
+
+def test_list_shows_code_title_status_periods_partners_and_late_flag(
+    coordinator_client, catalogue
+):
+    response = coordinator_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    row = row_of(response, "1.1.1")
+    assert "Cartographier les jardins collectifs" in row
+    assert '<option value="in_progress" selected>En cours</option>' in row
+    assert "2016-2018" in row
+    assert "MSL" in row
+    assert late_cell(row) == "En retard"  # its period has ended and it is not done
+    done_row = row_of(response, "1.1.2")
+    assert '<option value="done" selected>Réalisée</option>' in done_row
+    assert "retard" not in late_cell(done_row)
+    assert "CSSDL" in done_row
+    upcoming_row = row_of(response, "2.1.1")
+    assert "2090-2091" in upcoming_row
+    assert "retard" not in late_cell(upcoming_row)
+
+
+def test_list_offers_its_filters_in_french(coordinator_client, catalogue):
+    content = html(coordinator_client.get(CHANGELIST))
+
+    titles = re.findall(r"<summary>\s*(.*?)\s*</summary>", content)
+    for title in ["Par plan", "Par objectif", "Par statut", "Par période prévue", "Par thèmes"]:
+        assert title in titles
+    assert '<a href="?late=yes">En retard</a>' in content
+    assert '<a href="?late=no">Pas en retard</a>' in content
+    assert f"{catalogue.plan.coalition} · 2016-2018" in content
+    assert "Marché solidaire de Laval" in content
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        pytest.param(
+            lambda c: {"plan__id__exact": c.plan.pk}, {"1.1.1", "1.1.2", "2.1.1"}, id="plan"
+        ),
+        pytest.param(lambda c: {"objective": c.objective_2.pk}, {"2.1.1"}, id="objective"),
+        pytest.param(lambda c: {"status__exact": "done"}, {"1.1.2"}, id="status"),
+        pytest.param(lambda c: {"period": c.ended.pk}, {"1.1.1", "1.1.2"}, id="period"),
+        pytest.param(
+            lambda c: {"partner_links__organisation__id__exact": c.market.pk},
+            {"1.1.1"},
+            id="organisation",
+        ),
+        pytest.param(lambda c: {"late": "yes"}, {"1.1.1"}, id="late"),
+        pytest.param(lambda c: {"late": "no"}, {"1.1.2", "2.1.1", "3.1.1"}, id="not-late"),
+        pytest.param(lambda c: {"themes__id__exact": c.access.pk}, {"1.1.1"}, id="theme"),
+    ],
+)
+def test_each_filter_keeps_only_its_actions(coordinator_client, catalogue, query, shown):
+    response = coordinator_client.get(CHANGELIST, query(catalogue))
+
+    assert response.status_code == 200
+    assert listed_codes(response) == shown
+
+
+@pytest.mark.parametrize(
+    ("term", "shown"),
+    [
+        pytest.param("2.1.1", {"2.1.1"}, id="code"),
+        pytest.param("bénévoles", {"1.1.2"}, id="title-word"),
+        pytest.param("glanage", {"1.1.1"}, id="means-word"),
+    ],
+)
+def test_search_finds_code_title_and_means(coordinator_client, catalogue, term, shown):
+    response = coordinator_client.get(CHANGELIST, {"q": term})
+
+    assert listed_codes(response) == shown
+
+
+# --- Query counts do not grow with the data --------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [5, 60])
+def test_changelist_queries_do_not_grow_with_actions(
+    coordinator_client, django_assert_max_num_queries, size
+):
+    build_plan(actions=size)
+
+    with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
+        response = coordinator_client.get(CHANGELIST)
+
+    assert len(listed_codes(response)) == size
+
+
+@pytest.mark.parametrize("rows", [2, 20])
+def test_change_page_queries_do_not_grow_with_inline_rows(
+    coordinator_client, django_assert_max_num_queries, rows
+):
+    action = action_with_rows(rows)
+
+    with django_assert_max_num_queries(CHANGE_PAGE_MAX_QUERIES):
+        response = coordinator_client.get(change_url(action))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [5, 60])
+def test_organisation_list_queries_do_not_grow(
+    coordinator_client, django_assert_max_num_queries, size
+):
+    build_plan(actions=size, partners_per_action=size // 5)
+
+    with django_assert_max_num_queries(ORGANISATION_LIST_MAX_QUERIES):
+        response = coordinator_client.get(reverse("admin:partners_organisation_changelist"))
+
+    assert response.status_code == 200
+
+
+# --- The change page -------------------------------------------------------------------------
+
+
+def test_change_page_shows_partners_targets_and_notes(coordinator_client, tracked_action):
+    content = html(coordinator_client.get(change_url(tracked_action.action)))
+
+    assert "Moisson Laval" in content
+    assert "Nombre de producteurs intéressés" in content
+    assert "Boîte à outils" in content
+    assert "Première rencontre tenue avec les producteurs." in content
+
+
+def test_postponing_without_reason_is_refused_and_nothing_is_saved(
+    coordinator_client, tracked_action
+):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    data["status"] = Action.Status.POSTPONED
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 200
+    content = html(response)
+    assert FIX_ERRORS in content
+    assert REASON_REQUIRED in content
+    assert "raison" in content
+    action.refresh_from_db()
+    assert action.status == Action.Status.PLANNED
+    assert not status_trail(action).exists()
+
+
+def test_postponing_with_reason_saves_status_and_trail(
+    coordinator_client, coordinator, tracked_action
+):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    data["status"] = Action.Status.POSTPONED
+    data["status_reason"] = "Pas de financement cette année."
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.status == Action.Status.POSTPONED
+    entry = status_trail(action).get()
+    assert entry.status_from == Action.Status.PLANNED
+    assert entry.status_to == Action.Status.POSTPONED
+    assert entry.reason == "Pas de financement cette année."
+    assert entry.author == coordinator
+
+
+def test_note_typed_beside_an_unchanged_status_is_kept_as_a_note(
+    coordinator_client, coordinator, tracked_action
+):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    data["status_note"] = "Les producteurs attendent la subvention."
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 302
+    note = ProgressNote.objects.get(action=action, text="Les producteurs attendent la subvention.")
+    assert note.kind == ProgressNote.Kind.NOTE
+    assert note.author == coordinator
+    assert not status_trail(action).exists()
+
+
+def test_note_added_in_the_inline_records_the_coordinator(
+    coordinator_client, coordinator, tracked_action
+):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    row = extra_row_index(data, "notes")
+    data[f"notes-{row}-text"] = "Rencontre avec la Ville de Laval."
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 302
+    note = ProgressNote.objects.get(action=action, text="Rencontre avec la Ville de Laval.")
+    assert note.kind == ProgressNote.Kind.NOTE
+    assert note.author == coordinator
+
+
+def test_new_value_on_a_count_target_is_recorded(coordinator_client, tracked_action):
+    action, count = tracked_action.action, tracked_action.count
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    row = row_index(data, "targets", count.pk)
+    data[f"targets-{row}-new_value"] = "12"
+    data[f"targets-{row}-new_value_date"] = "2019-05-01"
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 302
+    value = TargetValue.objects.get(target=count)
+    assert value.value == 12
+    assert value.date == datetime.date(2019, 5, 1)
+    assert "12 (2019-05-01)" in html(coordinator_client.get(change_url(action)))
+
+
+def test_new_value_on_a_deliverable_is_refused(coordinator_client, tracked_action):
+    action, deliverable = tracked_action.action, tracked_action.deliverable
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    row = row_index(data, "targets", deliverable.pk)
+    data[f"targets-{row}-new_value"] = "3"
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 200
+    assert "Seule une cible de type « Nombre » reçoit des valeurs." in html(response)
+    assert not TargetValue.objects.exists()
+
+
+# --- The list's editable status --------------------------------------------------------------
+
+
+def changelist_post(response, changes):
+    """The list's editable form as rendered, with `changes` ({action: status}) applied."""
+    formset = response.context["cl"].formset
+    data = formset_data(formset)
+    for form in formset.forms:
+        if form.instance in changes:
+            data[form["status"].html_name] = changes[form.instance]
+    data["_save"] = "Enregistrer"
+    return data
+
+
+def test_status_set_from_the_list_is_saved_with_its_trail(
+    coordinator_client, coordinator, catalogue
+):
+    upcoming = catalogue.upcoming
+    data = changelist_post(
+        coordinator_client.get(CHANGELIST), {upcoming: Action.Status.IN_PROGRESS}
+    )
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 302
+    upcoming.refresh_from_db()
+    assert upcoming.status == Action.Status.IN_PROGRESS
+    entry = status_trail(upcoming).get()
+    assert (entry.status_from, entry.status_to) == ("planned", "in_progress")
+    assert entry.author == coordinator
+    catalogue.late.refresh_from_db()
+    assert catalogue.late.status == Action.Status.IN_PROGRESS  # the other rows are untouched
+    assert not status_trail(catalogue.late).exists()
+
+
+def test_abandoning_from_the_list_is_refused(coordinator_client, catalogue):
+    upcoming = catalogue.upcoming
+    data = changelist_post(coordinator_client.get(CHANGELIST), {upcoming: Action.Status.ABANDONED})
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 200
+    content = html(response)
+    assert FIX_ERRORS in content
+    assert "ouvrez l&#x27;action ou utilisez l&#x27;action groupée" in content
+    upcoming.refresh_from_db()
+    assert upcoming.status == Action.Status.PLANNED
+    assert not ProgressNote.objects.filter(kind=ProgressNote.Kind.STATUS_CHANGE).exists()
+
+
+# --- The bulk "change status" admin action ---------------------------------------------------
+
+
+def bulk_post(actions, **fields):
+    return {
+        "action": "change_status_action",
+        "_selected_action": [str(action.pk) for action in actions],
+        **fields,
+    }
+
+
+def test_bulk_change_status_first_shows_the_chosen_actions(coordinator_client, catalogue):
+    chosen = [catalogue.late, catalogue.upcoming]
+
+    response = coordinator_client.post(CHANGELIST, bulk_post(chosen))
+
+    assert response.status_code == 200
+    content = html(response)
+    assert "Nouveau statut pour ces 2 actions" in content
+    assert "1.1.1 Cartographier les jardins collectifs (En cours)" in content
+    assert "2.1.1 Ouvrir un marché public (À venir)" in content
+    assert "Former les bénévoles" not in content
+    assert not status_trail(catalogue.late).exists()
+
+
+def test_bulk_change_status_applies_to_all_with_one_trail_entry_each(
+    coordinator_client, coordinator, catalogue
+):
+    chosen = [catalogue.late, catalogue.upcoming]
+    data = bulk_post(
+        chosen,
+        apply="Changer le statut",
+        status=Action.Status.POSTPONED,
+        reason="Reporté à l'an prochain faute de financement.",
+        note="",
+        date="2019-06-15",
+    )
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 302
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert "2 actions ont changé de statut." in messages
+    for action in chosen:
+        action.refresh_from_db()
+        assert action.status == Action.Status.POSTPONED
+        entry = status_trail(action).get()
+        assert entry.reason == "Reporté à l'an prochain faute de financement."
+        assert entry.author == coordinator
+        assert entry.date == datetime.date(2019, 6, 15)
+    catalogue.done.refresh_from_db()
+    assert catalogue.done.status == Action.Status.DONE
+
+
+def test_bulk_postpone_without_reason_shows_the_error_and_changes_nothing(
+    coordinator_client, catalogue
+):
+    chosen = [catalogue.late, catalogue.upcoming]
+    data = bulk_post(
+        chosen, apply="Changer le statut", status=Action.Status.POSTPONED, date="2019-06-15"
+    )
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 200
+    assert REASON_REQUIRED in html(response)
+    for action, status in [(catalogue.late, "in_progress"), (catalogue.upcoming, "planned")]:
+        action.refresh_from_db()
+        assert action.status == status
+    assert not ProgressNote.objects.filter(kind=ProgressNote.Kind.STATUS_CHANGE).exists()
+
+
+# --- History ---------------------------------------------------------------------------------
+
+
+def test_history_page_names_the_coordinator_after_a_change(coordinator_client, tracked_action):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    data["title"] = "Mobiliser les producteurs maraîchers"
+    assert coordinator_client.post(change_url(action), data).status_code == 302
+
+    response = coordinator_client.get(reverse("admin:actions_action_history", args=[action.pk]))
+
+    assert response.status_code == 200
+    # The header greets the user by name too: read the history table only.
+    table = re.search(r'<table id="change-history".*?</table>', html(response), flags=re.S)[0]
+    assert re.search(r">\s*coordo\s*<", table)
+    assert "Mobiliser les producteurs maraîchers" in table
+
+
+# --- Permissions -----------------------------------------------------------------------------
+
+
+def test_member_sees_the_list(member_client, tracked_action):
+    response = member_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    assert listed_codes(response) == {"1.2.3"}
+
+
+def test_member_sees_the_change_page_read_only(member_client, tracked_action):
+    response = member_client.get(change_url(tracked_action.action))
+
+    assert response.status_code == 200
+    content = html(response)
+    assert "Mobiliser les producteurs" in content
+    assert "Moisson Laval" in content
+    assert "Nombre de producteurs intéressés" in content
+    assert "Première rencontre tenue avec les producteurs." in content
+    assert 'name="_save"' not in content
+
+
+def test_member_cannot_save_a_change(member_client, tracked_action):
+    action = tracked_action.action
+
+    response = member_client.post(
+        change_url(action),
+        {"title": "Modifiée par un membre", "status": Action.Status.DONE, "code": action.code},
+    )
+
+    assert response.status_code == 403
+    action.refresh_from_db()
+    assert action.title == "Mobiliser les producteurs"
+    assert action.status == Action.Status.PLANNED
+
+
+def test_member_has_no_import_button_but_the_coordinator_has(
+    member_client, coordinator, tracked_action
+):
+    assert IMPORT_URL not in html(member_client.get(CHANGELIST))
+    assert member_client.get(IMPORT_URL).status_code == 403
+    member_client.force_login(coordinator)
+    assert IMPORT_URL in html(member_client.get(CHANGELIST))
+
+
+def test_member_cannot_change_statuses_with_the_bulk_action(member_client, catalogue):
+    assert "Changer le statut des actions choisies" not in html(member_client.get(CHANGELIST))
+    data = bulk_post(
+        [catalogue.upcoming],
+        apply="Changer le statut",
+        status=Action.Status.DONE,
+        date="2019-06-15",
+    )
+
+    member_client.post(CHANGELIST, data)
+
+    catalogue.upcoming.refresh_from_db()
+    assert catalogue.upcoming.status == Action.Status.PLANNED
+    assert not status_trail(catalogue.upcoming).exists()
+
+
+@pytest.mark.parametrize("who", ["outsider", "anonymous"])
+def test_non_staff_are_sent_to_the_login_page(client, outsider, tracked_action, who):
+    if who == "outsider":
+        client.force_login(outsider)
+
+    for url in [CHANGELIST, change_url(tracked_action.action)]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("admin:login"))
