@@ -143,6 +143,16 @@ class ActionResource(PlanDataResource):
         if errors:
             raise ValidationError(errors)
 
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as error:
+            errors = error.message_dict
+            if self.PLAN_COLUMN in errors or "code" in errors:
+                # The sub-objective comes from plan and code: its error would only repeat theirs.
+                errors.pop("sub_objective", None)
+            raise ValidationError(errors) from None
+
     def _sub_objective_for(self, action):
         if not action.code or not re.match(CODE_PATTERN, action.code):
             raise ValidationError(
