@@ -1,4 +1,3 @@
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -397,7 +396,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
             "form": form,
             "actions_selected": queryset,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + forms.Media(js=["admin/js/calendar.js"]) + form.media,
+            "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/actions/action/change_status.html", context)
 

@@ -21,6 +21,12 @@ class StatusSelect(forms.Select):
 class StatusReasonMixin:
     """Refuses a postponement or abandonment typed without its reason."""
 
+    # Forms without a reason field (the list) say where the reason can be given.
+    no_reason_here_message = _(
+        "Pour reporter ou abandonner, ouvrez l'action ou utilisez l'action groupée "
+        "« Changer le statut » : la raison y est demandée."
+    )
+
     def clean(self):
         cleaned = super().clean()
         if "status" in self.changed_data and "status" in cleaned:
@@ -37,12 +43,6 @@ class StatusReasonMixin:
                 else:
                     self.add_error("status", self.no_reason_here_message)
         return cleaned
-
-    # Forms without a reason field (the list) say where the reason can be given.
-    no_reason_here_message = _(
-        "Pour reporter ou abandonner, ouvrez l'action ou utilisez l'action groupée "
-        "« Changer le statut » : la raison y est demandée."
-    )
 
 
 class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
@@ -114,17 +114,17 @@ class ActionChangeListForm(StatusReasonMixin, forms.ModelForm):
 class ChangeStatusForm(forms.Form):
     """The intermediate page of the bulk "change status" admin action."""
 
-    status = forms.ChoiceField(label=_("nouveau statut"), choices=Action.Status.choices)
+    status = forms.ChoiceField(label=_("Nouveau statut"), choices=Action.Status.choices)
     reason = forms.CharField(
-        label=_("raison"),
+        label=_("Raison"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Obligatoire pour reporter ou abandonner."),
     )
     note = forms.CharField(
-        label=_("note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    date = forms.DateField(label=_("date"), initial=timezone.localdate, widget=AdminDateWidget)
+    date = forms.DateField(label=_("Date"), initial=timezone.localdate, widget=AdminDateWidget)
 
     def clean(self):
         cleaned = super().clean()

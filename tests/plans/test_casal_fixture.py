@@ -8,7 +8,6 @@ calls the document cannot settle by itself: how run-together cells split, and a 
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,33 +16,13 @@ from django.db import transaction
 from actions.models import Action, Target
 from partners.models import ActionPartner, Organisation
 from plans.models import Plan
+from tests.plans.sources import FRENCH_MONTHS, ROOT, SOURCES
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "fixtures" / "sources" / "casal_2016_2020.txt"
+SOURCE = SOURCES / "casal_2016_2020.txt"
 FIXTURE = ROOT / "fixtures" / "casal_2016_2020.json"
 
 PLAN_SLUG = "casal-2016-2020"
 SCHEDULE_COLUMNS = 3
-FRENCH_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
-        start=1,
-    )
-}
 
 ACTION_ROW = re.compile(r"^\d+\.\d+\.\d+ ")
 SUB_OBJECTIVE = re.compile(r"^(\d+)\.(\d+) (.+)$")

@@ -8,7 +8,6 @@ import calendar
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,33 +15,13 @@ from django.core.management import call_command
 from actions.models import Action
 from partners.models import ActionPartner
 from plans.models import Assembly, Plan, Review, ReviewItem, Theme
+from tests.plans.sources import FRENCH_MONTHS, ROOT, SOURCES
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "fixtures" / "sources" / "lachine_suivi_2018.txt"
+SOURCE = SOURCES / "lachine_suivi_2018.txt"
 FIXTURES = [ROOT / "fixtures" / "themes.json", ROOT / "fixtures" / "lachine_2018_2021.json"]
 
 PLAN_SLUG = "lachine-2018-2021"
 YEAR_2 = "An 2"
-FRENCH_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
-        start=1,
-    )
-}
 
 
 # --------------------------------------------------------------------------- document helpers
