@@ -258,6 +258,12 @@ class ActionAdmin(PlanDataImportExportAdmin):
         extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
+    def get_list_display(self, request):
+        if self.has_change_permission(request):
+            return self.list_display
+        # Those who only read see the badge instead of the (absent) select.
+        return [("status_badge" if name == "status" else name) for name in self.list_display]
+
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", ActionChangeListForm)
         return super().get_changelist_form(request, **kwargs)
@@ -319,6 +325,10 @@ class ActionAdmin(PlanDataImportExportAdmin):
     @admin.display(description=_("titre"), ordering="title")
     def title_short(self, action):
         return Truncator(action.title).chars(90)
+
+    @admin.display(description=_("statut"), ordering="status")
+    def status_badge(self, action):
+        return status_badge(action.status)
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):

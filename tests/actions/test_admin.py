@@ -667,3 +667,10 @@ def test_non_staff_are_sent_to_the_login_page(client, outsider, tracked_action, 
         response = client.get(url)
         assert response.status_code == 302
         assert response.url.startswith(reverse("admin:login"))
+
+
+def test_member_reads_statuses_as_badges(member_client, catalogue):
+    content = html(member_client.get(CHANGELIST))
+
+    assert '<span class="status-badge status-done">Réalisée</span>' in content
+    assert "status-select" not in content
