@@ -106,6 +106,22 @@ class ActionResource(PlanDataResource):
     def get_queryset(self):
         return super().get_queryset().select_related("plan").prefetch_related("periods")
 
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        # A second row with the same code would silently overwrite the first.
+        keys = [
+            (str(row.get(self.PLAN_COLUMN) or "").strip(), str(row.get("code") or "").strip())
+            for row in dataset.dict
+        ]
+        repeated = sorted(
+            {f"{plan} {code}" for plan, code in keys if keys.count((plan, code)) > 1}
+        )
+        if repeated:
+            raise ValueError(
+                _("Ces codes apparaissent plus d'une fois dans le fichier : %(codes)s.")
+                % {"codes": ", ".join(repeated)}
+            )
+
     def dehydrate_status_reason(self, action):
         return ""
 

@@ -50,6 +50,8 @@ def change_status(*, action, status, user, reason="", note="", date=None):
     action.full_clean()
     # Outside a request (imports from the shell, tests) the history still names its author.
     action._history_user = user
+    if status != previous and reason.strip():
+        action._change_reason = reason.strip()  # shown in the admin's history
     action.save()
 
     is_new_and_planned = previous is None and status == Action.Status.PLANNED

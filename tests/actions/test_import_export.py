@@ -512,3 +512,14 @@ def test_good_organisation_file_creates_them(coordinator_client):
     coordination = Organisation.objects.get(name="Coordination du CASAL")
     assert coordination.kind == Organisation.Kind.COORDINATION
     assert coordination.coalition == casal
+
+
+def test_same_code_twice_in_a_file_is_refused(coordinator_client, plan):
+    rows = [GOOD_ROWS[0], {**GOOD_ROWS[0], "titre": "Un autre titre"}]
+
+    response = upload(coordinator_client, csv_file(rows))
+
+    text = page_text(response)
+    assert "apparaissent plus d'une fois dans le fichier : casal-essai 1.1.1." in text
+    assert CONFIRM_BUTTON not in text
+    assert not Action.objects.exists()

@@ -177,3 +177,13 @@ def test_a_stale_instance_status_does_not_invent_a_change(coordinator):
     assert result is None
     assert trail(action) == []
     assert stored_status(action) == Status.POSTPONED
+
+
+def test_the_reason_is_the_history_record_s_change_reason(coordinator):
+    action = ActionFactory()
+
+    change_status(
+        action=action, status=Action.Status.ABANDONED, user=coordinator, reason="Plus de local."
+    )
+
+    assert action.history.first().history_change_reason == "Plus de local."
