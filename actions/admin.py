@@ -224,7 +224,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
     actions = ["change_status_action"]
     inlines = [PartnerInline, TargetInline, ProgressNoteInline]
     fieldsets = [
-        (None, {"fields": ["sub_objective", "code", "title", "means"]}),
+        (None, {"fields": ["sub_objective", "code", "title", "means", "loaded_version"]}),
         (
             _("Statut et avancement"),
             {"fields": ["status", "status_reason", "status_note", "completion"]},
@@ -257,6 +257,17 @@ class ActionAdmin(PlanDataImportExportAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # Those who only read have no form to protect, nor form-only fields to show.
+        form_only = {"loaded_version", "status_reason", "status_note"}
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in form_only]})
+            for title, options in fieldsets
+        ]
 
     def get_list_display(self, request):
         if self.has_change_permission(request):

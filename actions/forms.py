@@ -1,7 +1,9 @@
+import datetime
+
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
@@ -45,7 +47,68 @@ class StatusReasonMixin:
         return cleaned
 
 
-class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
+def changes_since(action, loaded_version):
+    """What was saved after `loaded_version` (an updated_at), as "field: before → after"."""
+    history = action.history.all()
+    seen = history.filter(updated_at=loaded_version).first()
+    latest = history.first()
+    if seen is None or latest is None:
+        return [], latest
+    delta = latest.diff_against(seen, excluded_fields=["updated_at", "sort_key", "plan"])
+    labels = {
+        field.name: field.verbose_name
+        for field in Action._meta.get_fields()
+        if hasattr(field, "verbose_name")
+    }
+    changes = []
+    for change in delta.changes:
+        field = Action._meta.get_field(change.field)
+        if getattr(field, "choices", None):
+            old, new = (dict(field.choices).get(v, v) for v in (change.old, change.new))
+        else:
+            old, new = change.old, change.new
+        changes.append(f"{labels.get(change.field, change.field)} : {old or '—'} → {new or '—'}")
+    return changes, latest
+
+
+class StaleEditMixin:
+    """Refuses to save over an action that someone else saved after this form was opened.
+
+    The form carries the `updated_at` it was opened with; nothing typed is lost, since the
+    refused form comes back with the coordinator's own values still in it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.updated_at.isoformat()
+
+    def clean(self):
+        cleaned = super().clean()
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk and loaded and loaded != self.instance.updated_at.isoformat():
+            changes, latest = changes_since(self.instance, datetime.datetime.fromisoformat(loaded))
+            raise ValidationError(
+                _(
+                    "%(who)s a enregistré cette action le %(when)s, après que vous l'avez "
+                    "ouverte. Vos changements ne sont pas enregistrés ; ils restent dans le "
+                    "formulaire. Ce qui a changé : %(changes)s. Rechargez l'action dans un "
+                    "autre onglet, puis reportez-y vos changements."
+                )
+                % {
+                    "who": getattr(latest, "history_user", None) or _("quelqu'un"),
+                    "when": formats.date_format(
+                        timezone.localtime(self.instance.updated_at), "DATETIME_FORMAT"
+                    ),
+                    "changes": "; ".join(changes) or _("des champs de l'action"),
+                },
+                code="stale",
+            )
+        return cleaned
+
+
+class ActionAdminForm(StaleEditMixin, StatusReasonMixin, forms.ModelForm):
+    loaded_version = forms.CharField(widget=forms.HiddenInput, required=False)
     status_reason = forms.CharField(
         label=_("Raison du changement de statut"),
         required=False,
@@ -104,11 +167,49 @@ class ActionAdminForm(StatusReasonMixin, forms.ModelForm):
         return cleaned
 
 
+class StatusSeenWidget(forms.MultiWidget):
+    """The status select, plus the status the coordinator saw when the list was shown."""
+
+    def __init__(self, attrs=None):
+        super().__init__([StatusSelect(choices=Action.Status.choices), forms.HiddenInput], attrs)
+
+    def decompress(self, value):
+        return [value, value]
+
+
+class StatusSeenField(forms.MultiValueField):
+    widget = StatusSeenWidget
+
+    def __init__(self, **kwargs):
+        fields = [forms.ChoiceField(choices=Action.Status.choices), forms.CharField()]
+        super().__init__(fields, require_all_fields=False, **kwargs)
+
+    def compress(self, values):
+        return tuple(values) if values else (None, None)
+
+
 class ActionChangeListForm(StatusReasonMixin, forms.ModelForm):
+    """The list's editable status. Django rebuilds the list from the database when it is
+    saved, so a row left untouched on a stale page would quietly undo a newer status."""
+
+    status = StatusSeenField(label=_("statut"))
+
     class Meta:
         model = Action
         fields = ["status"]
-        widgets = {"status": StatusSelect}
+
+    def clean_status(self):
+        chosen, seen = self.cleaned_data["status"]
+        if seen and seen != self.instance.status:
+            raise ValidationError(
+                _(
+                    "Ce statut a changé depuis l'affichage de la liste : il est maintenant "
+                    "« %(now)s ». Rechargez la page."
+                )
+                % {"now": self.instance.get_status_display()},
+                code="stale",
+            )
+        return chosen
 
 
 class ChangeStatusForm(forms.Form):

@@ -6,10 +6,14 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.forms import MultiWidget
 from django.urls import reverse
 
 from actions.models import Action, ProgressNote, Target, TargetValue
+from actions.services import change_status
 from partners.models import ActionPartner
+from plans.groups import COORDINATION
+from tests.conftest import make_user
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -77,6 +81,12 @@ def form_data(form):
     data = {}
     for field in form:
         value = field.value()
+        widget = field.field.widget
+        if isinstance(widget, MultiWidget):  # e.g. the list's status and the status seen
+            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+            for suffix, part in zip(widget.widgets_names, parts, strict=True):
+                data[field.html_name + suffix] = "" if part is None else str(part)
+            continue
         if value is False:
             continue
         if value is True:
@@ -466,7 +476,7 @@ def changelist_post(response, changes):
     data = formset_data(formset)
     for form in formset.forms:
         if form.instance in changes:
-            data[form["status"].html_name] = changes[form.instance]
+            data[form["status"].html_name + "_0"] = changes[form.instance]  # the select
     data["_save"] = "Enregistrer"
     return data
 
@@ -674,3 +684,60 @@ def test_member_reads_statuses_as_badges(member_client, catalogue):
 
     assert '<span class="status-badge status-done">Réalisée</span>' in content
     assert "status-select" not in content
+
+
+# --- Two coordinators at once: a stale page never overwrites a newer save -------------------
+
+
+@pytest.fixture
+def colleague(django_user_model):
+    return make_user(django_user_model, "coordo2", COORDINATION)
+
+
+def test_stale_change_form_is_refused_and_says_what_changed(
+    coordinator_client, colleague, tracked_action
+):
+    action = tracked_action.action
+    opened = coordinator_client.get(change_url(action))
+    change_status(action=action, status=Action.Status.DONE, user=colleague)  # meanwhile
+    data = change_form_data(opened)
+    data["title"] = "Mobiliser les producteurs locaux"
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 200
+    content = html(response)
+    assert "coordo2 a enregistré cette action" in content
+    assert "statut : À venir → Réalisée" in content
+    assert "Mobiliser les producteurs locaux" in content  # what she typed is still there
+    action.refresh_from_db()
+    assert action.status == Action.Status.DONE
+    assert action.title == "Mobiliser les producteurs"
+
+
+def test_fresh_change_form_saves(coordinator_client, tracked_action):
+    action = tracked_action.action
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    data["title"] = "Mobiliser les producteurs locaux"
+
+    response = coordinator_client.post(change_url(action), data)
+
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.title == "Mobiliser les producteurs locaux"
+
+
+def test_stale_list_does_not_undo_a_newer_status(coordinator_client, colleague, catalogue):
+    upcoming = catalogue.upcoming
+    shown = coordinator_client.get(CHANGELIST)
+    change_status(action=upcoming, status=Action.Status.DONE, user=colleague)  # meanwhile
+    data = changelist_post(shown, {catalogue.late: Action.Status.IN_PROGRESS})
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 200
+    assert "Ce statut a changé depuis l’affichage de la liste" in html(response).replace(
+        "&#x27;", "’"
+    ).replace("'", "’")
+    upcoming.refresh_from_db()
+    assert upcoming.status == Action.Status.DONE
