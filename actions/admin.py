@@ -11,7 +11,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
 from actions.models import Action, ProgressNote, Target, TargetValue
@@ -20,6 +19,7 @@ from actions.services import change_status
 from partners.admin import legend_chip
 from partners.models import ActionPartner
 from plans.admin import PlanDataImportExportAdmin
+from plans.history import HistoryAdmin
 from plans.models import Objective, Period, SubObjective
 
 
@@ -429,7 +429,7 @@ class TargetValueInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(HistoryAdmin):
     list_display = ["description", "action", "kind", "unit", "target_value", "is_done"]
     list_filter = ["kind", "is_done", "action__plan"]
     list_select_related = ["action"]
@@ -439,7 +439,7 @@ class TargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProgressNote)
-class ProgressNoteAdmin(SimpleHistoryAdmin):
+class ProgressNoteAdmin(HistoryAdmin):
     list_display = ["date", "action", "kind", "text", "author"]
     list_filter = ["kind", "action__plan", "date"]
     list_select_related = ["action", "author"]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
 from actions.services import validate_status_change
+from plans.history import ReadableHistoryHelper
 
 
 class StatusSelect(forms.Select):
@@ -48,27 +49,14 @@ class StatusReasonMixin:
 
 
 def changes_since(action, loaded_version):
-    """What was saved after `loaded_version` (an updated_at), as "field: before → after"."""
+    """What was saved after `loaded_version` (an updated_at), as "Field : before → after"."""
     history = action.history.all()
     seen = history.filter(updated_at=loaded_version).first()
     latest = history.first()
     if seen is None or latest is None:
         return [], latest
     delta = latest.diff_against(seen, excluded_fields=["updated_at", "sort_key", "plan"])
-    labels = {
-        field.name: field.verbose_name
-        for field in Action._meta.get_fields()
-        if hasattr(field, "verbose_name")
-    }
-    changes = []
-    for change in delta.changes:
-        field = Action._meta.get_field(change.field)
-        if getattr(field, "choices", None):
-            old, new = (dict(field.choices).get(v, v) for v in (change.old, change.new))
-        else:
-            old, new = change.old, change.new
-        changes.append(f"{labels.get(change.field, change.field)} : {old or '—'} → {new or '—'}")
-    return changes, latest
+    return ReadableHistoryHelper(Action, latest).readable_changes(delta), latest
 
 
 class StaleEditMixin:

@@ -3,11 +3,11 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from partners.models import ActionPartner, Organisation
 from partners.resources import OrganisationResource
 from plans.admin import PlanDataImportExportAdmin
+from plans.history import HistoryAdmin
 
 
 def legend_chip(link, short=False):
@@ -56,7 +56,7 @@ class OrganisationAdmin(PlanDataImportExportAdmin):
 
 
 @admin.register(ActionPartner)
-class ActionPartnerAdmin(SimpleHistoryAdmin):
+class ActionPartnerAdmin(HistoryAdmin):
     """Every link in one list, so the coordinator can set the legend colours in bulk."""
 
     list_display = ["legend", "action_short", "role", "confirmation", "last_contact"]

@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
+from plans.history import HistoryAdmin
 from plans.models import (
     Assembly,
     Coalition,
@@ -27,7 +27,7 @@ admin.site.index_title = _("Tableau de bord de la coordination")
 admin.site.enable_nav_sidebar = False
 
 
-class PlanDataImportExportAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class PlanDataImportExportAdmin(ImportExportModelAdmin, HistoryAdmin):
     """Import and export in CSV (as Excel writes it) and XLSX, with history."""
 
     formats = IMPORT_FORMATS
@@ -54,7 +54,7 @@ class AssemblyInline(admin.TabularInline):
 
 
 @admin.register(Coalition)
-class CoalitionAdmin(SimpleHistoryAdmin):
+class CoalitionAdmin(HistoryAdmin):
     list_display = ["name", "short_name", "territory"]
     search_fields = ["name", "short_name", "territory"]
     prepopulated_fields = {"slug": ["name"]}
@@ -83,7 +83,7 @@ class ObjectiveInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(HistoryAdmin):
     list_display = ["title", "coalition", "kind", "start", "end", "adopted_on", "action_count"]
     list_filter = ["coalition", "kind"]
     list_select_related = ["coalition"]
@@ -115,7 +115,7 @@ class SubObjectiveInline(admin.TabularInline):
 
 
 @admin.register(Objective)
-class ObjectiveAdmin(SimpleHistoryAdmin):
+class ObjectiveAdmin(HistoryAdmin):
     list_display = ["code", "title", "plan"]
     list_display_links = ["code", "title"]
     list_filter = ["plan"]
@@ -129,7 +129,7 @@ class ObjectiveAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SubObjective)
-class SubObjectiveAdmin(SimpleHistoryAdmin):
+class SubObjectiveAdmin(HistoryAdmin):
     list_display = ["code", "title", "plan", "action_count"]
     list_display_links = ["code", "title"]
     list_filter = ["objective__plan"]
@@ -153,13 +153,13 @@ class SubObjectiveAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(SimpleHistoryAdmin):
+class ThemeAdmin(HistoryAdmin):
     list_display = ["name", "code", "order"]
     prepopulated_fields = {"code": ["name"]}
 
 
 @admin.register(Assembly)
-class AssemblyAdmin(SimpleHistoryAdmin):
+class AssemblyAdmin(HistoryAdmin):
     list_display = ["date", "coalition", "title"]
     list_filter = ["coalition"]
     list_select_related = ["coalition"]
@@ -187,7 +187,7 @@ class ReviewItemInline(admin.TabularInline):
 
 
 @admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin):
+class ReviewAdmin(HistoryAdmin):
     list_display = ["title", "plan", "start", "end", "presented_at"]
     list_filter = ["plan"]
     list_select_related = ["plan", "presented_at"]

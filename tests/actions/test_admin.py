@@ -708,7 +708,7 @@ def test_stale_change_form_is_refused_and_says_what_changed(
     assert response.status_code == 200
     content = html(response)
     assert "coordo2 a enregistré cette action" in content
-    assert "statut : À venir → Réalisée" in content
+    assert "Statut : À venir → Réalisée" in content
     assert "Mobiliser les producteurs locaux" in content  # what she typed is still there
     action.refresh_from_db()
     assert action.status == Action.Status.DONE
@@ -741,3 +741,18 @@ def test_stale_list_does_not_undo_a_newer_status(coordinator_client, colleague, 
     ).replace("'", "’")
     upcoming.refresh_from_db()
     assert upcoming.status == Action.Status.DONE
+
+
+def test_history_page_reads_in_words(coordinator_client, coordinator, tracked_action):
+    action = tracked_action.action
+    change_status(
+        action=action, status=Action.Status.POSTPONED, user=coordinator, reason="Local fermé."
+    )
+
+    response = coordinator_client.get(reverse("admin:actions_action_history", args=[action.pk]))
+
+    table = re.search(r'<table id="change-history".*?</table>', html(response), flags=re.S)[0]
+    assert re.search(r"Statut\s*:</strong>\s*À venir\s*&nbsp;&rarr;&nbsp;&nbsp;Reportée", table)
+    assert "postponed" not in table  # the word she chose, not the stored code
+    assert "Local fermé." in table
+    assert "None" not in table
