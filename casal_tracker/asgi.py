@@ -2,6 +2,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from casal_tracker.serving import refuse_to_serve_without_a_secret
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casal_tracker.settings")
 
 application = get_asgi_application()
+refuse_to_serve_without_a_secret()

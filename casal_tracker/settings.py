@@ -1,7 +1,7 @@
 """Settings for casal_tracker, read from the environment.
 
 DATABASE_URL   database (default: a SQLite file beside manage.py)
-SECRET_KEY     required unless DEBUG is on or the tests are running
+SECRET_KEY     required to serve requests unless DEBUG is on (see casal_tracker/serving.py)
 DEBUG          "1"/"true" to turn on development mode
 ALLOWED_HOSTS  comma-separated host names (default: localhost in DEBUG, none otherwise)
 """
@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from casal_tracker.serving import DEVELOPMENT_SECRET_KEY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,18 +33,12 @@ def env_list(name, default=()):
 
 
 DEBUG = env_bool("DEBUG")
-# Like healthchecks' TESTING flag: the suite needs no secret of its own.
+# Like healthchecks' TESTING flag: test runs use plain static files, not a collected manifest.
 TESTING = "pytest" in sys.modules
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not (DEBUG or TESTING):
-        raise ImproperlyConfigured(
-            "SECRET_KEY manque : définissez la variable d'environnement SECRET_KEY en production "
-            "(ou DEBUG=1 en développement). / SECRET_KEY is missing: set the SECRET_KEY "
-            "environment variable in production (or DEBUG=1 for development)."
-        )
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+# Without SECRET_KEY, manage.py commands still run; the WSGI and ASGI entry points refuse to
+# serve production requests with this development key.
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else []
