@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +22,11 @@ from partners.models import ActionPartner
 from plans.admin import PlanDataImportExportAdmin
 from plans.history import HistoryAdmin
 from plans.models import Objective, Period, SubObjective
+
+
+def in_plan(plan, text):
+    """A choice label that says whose it is: codes and period labels repeat across plans."""
+    return f"{plan.coalition} · {text}"
 
 
 def status_badge(status):
@@ -72,7 +78,7 @@ class ObjectiveFilter(PlanScopedFilter):
 
     def lookups(self, request, model_admin):
         return [
-            (o.pk, f"{o.plan.coalition} · {o.code}. {Truncator(o.title).chars(50)}")
+            (o.pk, in_plan(o.plan, f"{o.code}. {Truncator(o.title).chars(50)}"))
             for o in self.choices_queryset(request)
         ]
 
@@ -84,7 +90,25 @@ class PeriodFilter(PlanScopedFilter):
     lookup = "periods"
 
     def lookups(self, request, model_admin):
-        return [(p.pk, f"{p.plan.coalition} · {p.label}") for p in self.choices_queryset(request)]
+        return [(p.pk, in_plan(p.plan, p.label)) for p in self.choices_queryset(request)]
+
+
+class ActionChangeList(ChangeList):
+    """Only the list shows periods and partners: the action page and the related-actions
+    autocomplete (a request per keystroke) should not pay for loading them."""
+
+    def apply_select_related(self, qs):
+        return (
+            super()
+            .apply_select_related(qs)
+            .prefetch_related(
+                "periods",
+                Prefetch(
+                    "partner_links",
+                    queryset=ActionPartner.objects.select_related("organisation"),
+                ),
+            )
+        )
 
 
 class ChosenAutocompleteSelect(AutocompleteSelect):
@@ -240,19 +264,11 @@ class ActionAdmin(PlanDataImportExportAdmin):
     ]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .with_late()
-            .with_progress()
-            .prefetch_related(
-                "periods",
-                Prefetch(
-                    "partner_links",
-                    queryset=ActionPartner.objects.select_related("organisation"),
-                ),
-            )
-        )
+        # Annotations, not extra queries: the late filter and the column sorting need them.
+        return super().get_queryset(request).with_late().with_progress()
+
+    def get_changelist(self, request, **kwargs):
+        return ActionChangeList
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
@@ -283,7 +299,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
         if db_field.name == "sub_objective":
             kwargs["queryset"] = SubObjective.objects.select_related("objective__plan__coalition")
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-            field.label_from_instance = lambda s: f"{s.objective.plan.coalition} · {s}"
+            field.label_from_instance = lambda s: in_plan(s.objective.plan, s)
             return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -296,7 +312,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
             periods.queryset = obj.plan.periods.all()
         else:
             periods.queryset = Period.objects.select_related("plan__coalition")
-            periods.label_from_instance = lambda p: f"{p.plan.coalition} · {p.label}"
+            periods.label_from_instance = lambda p: in_plan(p.plan, p.label)
         return form
 
     def save_model(self, request, obj, form, change):

@@ -1,4 +1,5 @@
 import re
+from collections import Counter
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -109,13 +110,11 @@ class ActionResource(PlanDataResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         # A second row with the same code would silently overwrite the first.
-        keys = [
+        keys = Counter(
             (str(row.get(self.PLAN_COLUMN) or "").strip(), str(row.get("code") or "").strip())
             for row in dataset.dict
-        ]
-        repeated = sorted(
-            {f"{plan} {code}" for plan, code in keys if keys.count((plan, code)) > 1}
         )
+        repeated = sorted(f"{plan} {code}" for (plan, code), seen in keys.items() if seen > 1)
         if repeated:
             raise ValueError(
                 _("Ces codes apparaissent plus d'une fois dans le fichier : %(codes)s.")

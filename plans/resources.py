@@ -5,6 +5,7 @@ import csv
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.formats import base_formats
@@ -93,12 +94,9 @@ class ChoiceWidget(widgets.Widget):
         self.default = default
         super().__init__(**kwargs)
 
-    def clean(self, value, row=None, **kwargs):
-        text = str(value or "").strip()
-        if not text:
-            if self.default is None:
-                raise ValueError(_("Valeur obligatoire."))
-            return self.default
+    @cached_property
+    def accepted(self):
+        """{value or French/English label, casefolded: value}, built once, not per cell."""
         accepted = {}
         for language in ("fr", "en"):
             with translation.override(language):
@@ -106,8 +104,16 @@ class ChoiceWidget(widgets.Widget):
                     accepted[str(member.label).casefold()] = member.value
         for member in self.choices:
             accepted[member.value.casefold()] = member.value
+        return accepted
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value or "").strip()
+        if not text:
+            if self.default is None:
+                raise ValueError(_("Valeur obligatoire."))
+            return self.default
         try:
-            return accepted[text.casefold()]
+            return self.accepted[text.casefold()]
         except KeyError:
             raise ValueError(
                 _("« %(value)s » n'est pas permis. Valeurs permises : %(allowed)s.")
