@@ -50,7 +50,7 @@ def run(args):
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
     address = args[0] if args else "127.0.0.1:8000"
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
-    manage("setup_demo", "--url", f"http://{address}/admin/", env=env)
+    manage("setup_demo", "--url", f"http://{address}/", env=env)
     manage("runserver", address, env=env)
 
 

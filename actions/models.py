@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Case, F, Max, Q, Value, When
+from django.db.models import Avg, Case, Count, F, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -63,6 +63,25 @@ class ActionQuerySet(models.QuerySet):
                 output_field=models.PositiveSmallIntegerField(),
             )
         )
+
+    def summary(self, *group_by, today=None):
+        """Rows of action count, average progress, late count and a count per status
+        (`status_<value>`), one row per group (e.g. "plan_id"), or a single row without a
+        group. One query either way."""
+        late = Action.objects.late(today).values("pk")
+        figures = {
+            "total": Count("pk"),
+            "average_progress": Avg("progress"),
+            "late_count": Count("pk", filter=Q(pk__in=late)),
+            **{
+                f"status_{status}": Count("pk", filter=Q(status=status))
+                for status in Action.Status
+            },
+        }
+        actions = self.with_progress().order_by()
+        if not group_by:
+            return [actions.aggregate(**figures)]
+        return actions.values(*group_by).annotate(**figures)
 
 
 class Action(models.Model):

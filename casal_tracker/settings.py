@@ -4,6 +4,7 @@ DATABASE_URL   database (default: a SQLite file beside manage.py)
 SECRET_KEY     required to serve requests unless DEBUG is on (see casal_tracker/serving.py)
 DEBUG          "1"/"true" to turn on development mode
 ALLOWED_HOSTS  comma-separated host names (default: localhost in DEBUG, none otherwise)
+PUBLIC_DASHBOARD  "1" to let anyone read the dashboard of coalitions that publish their progress
 """
 
 import os
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "plans",
     "actions",
     "partners",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["casal_tracker.formats"]
 TIME_ZONE = "America/Toronto"
 USE_I18N = True
 USE_TZ = True
@@ -131,7 +134,14 @@ STORAGES = {
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
-LOGIN_URL = "admin:login"
+# Members log in on the dashboard's own page; the admin keeps its login for the back-office.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "dashboard:home"
+
+# Off: only members (and superusers) read a coalition's dashboard. On: anyone reads, without
+# logging in, the dashboards of coalitions that chose to publish their progress.
+PUBLIC_DASHBOARD = env_bool("PUBLIC_DASHBOARD")
 
 # django-import-export: every import and export runs in one transaction, and only
 # users allowed to add/change a model may import it.

@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    # The members' dashboard comes with its own issue; until then home is the back-office.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("comptes/", include("django.contrib.auth.urls")),
+    path("", include("dashboard.urls")),
 ]

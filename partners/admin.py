@@ -16,12 +16,11 @@ def legend_chip(link, short=False):
     name = (organisation.short_name or organisation.name) if short else organisation.name
     return format_html(
         '<span class="partner-chip confirmation-{}" title="{} ({})">'
-        '<span class="swatch" style="background: {}" aria-hidden="true"></span>{}'
+        '<span class="swatch" aria-hidden="true"></span><span class="partner-name">{}</span>'
         '<span class="visually-hidden"> ({})</span></span>',
         link.confirmation,
         link.get_confirmation_display(),
         link.colour_name,
-        link.colour,
         name,
         link.get_confirmation_display(),
     )

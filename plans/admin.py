@@ -7,6 +7,7 @@ from plans.history import HistoryAdmin
 from plans.models import (
     Assembly,
     Coalition,
+    Membership,
     Objective,
     Period,
     Plan,
@@ -53,12 +54,22 @@ class AssemblyInline(admin.TabularInline):
     fields = ["date", "title", "notes"]
 
 
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "organisation"]
+    autocomplete_fields = ["user", "organisation"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "organisation")
+
+
 @admin.register(Coalition)
 class CoalitionAdmin(HistoryAdmin):
-    list_display = ["name", "short_name", "territory"]
+    list_display = ["name", "short_name", "territory", "publishes_progress"]
     search_fields = ["name", "short_name", "territory"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [AssemblyInline]
+    inlines = [AssemblyInline, MembershipInline]
 
 
 class PeriodInline(admin.TabularInline):

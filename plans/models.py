@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -21,6 +22,14 @@ class Coalition(models.Model):
     slug = models.SlugField(_("identifiant"), unique=True)
     territory = models.CharField(_("territoire"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
+    publishes_progress = models.BooleanField(
+        _("publie son avancement"),
+        default=False,
+        help_text=_(
+            "Si le site ouvre le tableau de bord au public (réglage PUBLIC_DASHBOARD), "
+            "celui de cette coalition se lit sans connexion."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -31,6 +40,46 @@ class Coalition(models.Model):
 
     def __str__(self):
         return self.short_name or self.name
+
+
+class Membership(models.Model):
+    """A person's seat at a coalition: it opens the coalition's dashboard to her."""
+
+    coalition = models.ForeignKey(
+        Coalition, models.CASCADE, related_name="memberships", verbose_name=_("coalition")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("utilisateur"),
+    )
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("organisme"),
+        help_text=_("Le tableau de bord lui propose ce que son organisme porte."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["coalition_id", "user_id"]
+        verbose_name = _("membre")
+        verbose_name_plural = _("membres")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coalition", "user"],
+                name="membership_unique_user_per_coalition",
+                violation_error_message=_("Cette personne est déjà membre de cette coalition."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.coalition}"
 
 
 class Plan(models.Model):

@@ -1,3 +1,4 @@
+import datetime
 import secrets
 
 from django.conf import settings
@@ -7,9 +8,27 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
+from actions.models import Action, ProgressNote, Target, TargetValue
+from actions.services import change_status
+from partners.models import ActionPartner, Organisation
 from plans.groups import COORDINATION, MEMBERS
-from plans.models import Plan
+from plans.models import (
+    Assembly,
+    Coalition,
+    Membership,
+    Objective,
+    Period,
+    Plan,
+    Review,
+    ReviewFunding,
+    ReviewItem,
+    ReviewMeeting,
+    ReviewStaff,
+    SubObjective,
+    Theme,
+)
 
 SEED_FIXTURES = ["themes", "casal_2016_2020", "lachine_2018_2021"]
 DEMO_USERS = [
@@ -26,7 +45,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -35,7 +54,8 @@ class Command(BaseCommand):
                 "Demo logins exist only in development (DEBUG=1)."
             )
         with transaction.atomic():
-            if Plan.objects.exists():
+            loaded = not Plan.objects.exists()
+            if not loaded:
                 self.stdout.write(
                     "Plans déjà chargés ; rien n'est écrasé. / Plans already loaded."
                 )
@@ -45,10 +65,17 @@ class Command(BaseCommand):
                 with override_settings(SIMPLE_HISTORY_ENABLED=False):
                     call_command("loaddata", *SEED_FIXTURES, verbosity=0)
                 call_command("populate_history", auto=True, verbosity=0)
+                date_seed_history()
                 self.stdout.write(f"{Plan.objects.count()} plans chargés. / plans loaded.")
             logins = [self._demo_user(*spec) for spec in DEMO_USERS]
+            coordo, membre = (get_user_model().objects.get(username=u) for u, *_ in DEMO_USERS)
+            add_memberships(coordo, membre)
+            if loaded:
+                record_demo_activity(coordo)
 
-        self.stdout.write(self.style.SUCCESS(f"\nConnexion / Login: {options['url']}"))
+        url = options["url"].rstrip("/")
+        self.stdout.write(self.style.SUCCESS(f"\nTableau de bord / Dashboard: {url}/"))
+        self.stdout.write(self.style.SUCCESS(f"Administration / Back-office: {url}/admin/"))
         for username, password, description in logins:
             self.stdout.write(f"  {description:<24} {username} / {password}")
 
@@ -63,3 +90,116 @@ class Command(BaseCommand):
         user.save()
         user.groups.set([Group.objects.get(name=group_name)])
         return username, password, description
+
+
+# How each model's rows lead to their plan, for dating the seeded history plan by plan.
+PLAN_PATHS = {
+    Plan: "id",
+    Period: "plan_id",
+    Objective: "plan_id",
+    SubObjective: "objective__plan_id",
+    Review: "plan_id",
+    ReviewMeeting: "review__plan_id",
+    ReviewFunding: "review__plan_id",
+    ReviewStaff: "review__plan_id",
+    ReviewItem: "review__plan_id",
+    Action: "plan_id",
+    Target: "action__plan_id",
+    TargetValue: "target__action__plan_id",
+    ProgressNote: "action__plan_id",
+    ActionPartner: "action__plan_id",
+}
+UNPLANNED = [Coalition, Assembly, Theme, Organisation]
+
+
+def date_seed_history():
+    """Date each seeded plan's first history records before the plan's earliest known date.
+
+    populate_history dates them "now", so the changes page would list the whole seeded plan
+    as new. The seeded content predates its adoption, its start and any assembly it was
+    presented at; and the schedule and themes of each action's first record, which
+    populate_history leaves out, are recorded so that a later change shows what moved.
+    """
+    dated = []
+    for plan in Plan.objects.all():
+        assemblies = Assembly.objects.filter(coalition_id=plan.coalition_id).values("date")
+        known = [plan.start, plan.adopted_on, *(a["date"] for a in assemblies)]
+        day = min(d for d in known if d) - datetime.timedelta(days=1)
+        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        dated.append(moment)
+        for model, path in PLAN_PATHS.items():
+            model.history.filter(history_type="+", **{path: plan.pk}).update(history_date=moment)
+    for model in UNPLANNED:
+        model.history.filter(history_type="+").update(history_date=min(dated))
+
+    for m2m_field in (Action.periods, Action.themes):
+        name = m2m_field.field.name
+        through = m2m_field.through
+        record_model = Action.history.model._meta.get_field(f"historicalaction_{name}")
+        first_records = {record.id: record for record in Action.history.filter(history_type="+")}
+        related = f"{m2m_field.field.m2m_reverse_field_name()}_id"
+        record_model.related_model.objects.bulk_create(
+            record_model.related_model(
+                history=first_records[row.action_id],
+                id=row.pk,
+                action_id=row.action_id,
+                **{related: getattr(row, related)},
+            )
+            for row in through.objects.all()
+        )
+
+
+def add_memberships(coordo, membre):
+    """The coordinator sits at both coalitions; the member at the CASAL, for its CSDL."""
+    for coalition in Coalition.objects.all():
+        Membership.objects.get_or_create(coalition=coalition, user=coordo)
+    casal = Coalition.objects.filter(slug="casal").first()
+    if casal:
+        Membership.objects.get_or_create(
+            coalition=casal,
+            user=membre,
+            defaults={"organisation": Organisation.objects.filter(short_name="CSDL").first()},
+        )
+
+
+# (plan, action code, status, reason, note): a few updates so the dashboard has a story.
+DEMO_UPDATES = [
+    ("casal-2016-2020", "1.1.1", Action.Status.DONE, "", "Portrait présenté aux membres."),
+    ("casal-2016-2020", "1.1.2", Action.Status.IN_PROGRESS, "", "Premières rencontres tenues."),
+    ("casal-2016-2020", "1.2.1", Action.Status.IN_PROGRESS, "", ""),
+    ("casal-2016-2020", "2.1.1", Action.Status.POSTPONED, "Financement pas encore confirmé.", ""),
+    ("casal-2016-2020", "3.1.1", Action.Status.DONE, "", ""),
+    ("lachine-2018-2021", "1.1.1", Action.Status.IN_PROGRESS, "", "Comité relancé."),
+]
+
+
+def record_demo_activity(coordo):
+    """A coordinator's recent updates, so the demo's dashboard and changes page show life.
+
+    Every note says it is a demonstration: nothing here comes from the source documents.
+    """
+    demo = " (Démonstration)"
+    for slug, code, status, reason, note in DEMO_UPDATES:
+        action = Action.objects.filter(plan__slug=slug, code=code).first()
+        if action is None:
+            continue
+        change_status(
+            action=action,
+            status=status,
+            user=coordo,
+            reason=reason + demo if reason else "",
+            note=note + demo if note else "",
+        )
+    target = Target.objects.filter(
+        action__plan__slug="casal-2016-2020", kind=Target.Kind.COUNT
+    ).first()
+    if target:
+        value = TargetValue(target=target, value=3, note="Démonstration")
+        value._history_user = coordo
+        value.save()
+    link = ActionPartner.objects.filter(organisation__short_name="CSDL").first()
+    if link:
+        link.confirmation = ActionPartner.Confirmation.CONFIRMED_MEMBER
+        link.note = "Démonstration"
+        link._history_user = coordo
+        link.save()

@@ -1,0 +1,71 @@
+from decimal import Decimal
+
+from django import template
+from django.utils import formats
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.filter
+def money(amount):
+    """81 626 $ in French (Quebec), $81,626 in English; cents only when there are some."""
+    if amount is None or amount == "":
+        return "—"
+    amount = Decimal(amount)
+    decimals = 0 if amount == amount.to_integral_value() else 2
+    number = formats.number_format(amount, decimal_pos=decimals, force_grouping=True)
+    if (get_language() or "fr").startswith("fr"):
+        return f"{number}\xa0$"
+    return f"${number}"
+
+
+@register.filter
+def number(value):
+    """A decimal as people write it: 12, not 12,00; 2,5 in French."""
+    if value is None or value == "":
+        return "—"
+    value = Decimal(value)
+    decimals = 0 if value == value.to_integral_value() else None
+    return formats.number_format(value, decimal_pos=decimals, force_grouping=True)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced, for links that keep filters."""
+    query = context["request"].GET.copy()
+    for name, value in changes.items():
+        if value in (None, ""):
+            query.pop(name, None)
+        else:
+            query[name] = value
+    return f"?{query.urlencode()}" if query else "?"
+
+
+@register.inclusion_tag("includes/partner_legend.html")
+def partner_legend():
+    from partners.models import ActionPartner
+
+    return {"partner_legend": ActionPartner.legend_entries()}
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)
+
+
+@register.filter
+def total_amount(funding):
+    return sum((line.amount for line in funding), Decimal(0))
+
+
+@register.filter
+def by_kind(items):
+    """A review's items as [(kind label, [items])], in the order results, planned, next
+    steps, questions."""
+    from plans.models import ReviewItem
+
+    groups = {kind: [] for kind in ReviewItem.Kind}
+    for item in items:
+        groups[item.kind].append(item)
+    return [(ReviewItem.Kind(kind).label, found) for kind, found in groups.items() if found]

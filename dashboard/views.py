@@ -1,0 +1,228 @@
+import datetime
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from actions.models import Action, Target
+from dashboard.access import dashboard_view, get_readable, reader
+from dashboard.changes import action_timeline, count_by_kind, group_by_action, plan_changes
+from dashboard.forms import ActionFilterForm, SinceForm
+from dashboard.progress import Rollup, outline
+from partners.models import ActionPartner, Organisation
+from plans.models import Assembly, Coalition, Plan, Theme
+
+# Without an assembly on record, "what changed" looks this far back.
+DEFAULT_LOOKBACK = datetime.timedelta(days=30)
+
+
+def partner_links():
+    return Prefetch("partner_links", ActionPartner.objects.select_related("organisation"))
+
+
+def last_assemblies(coalition_ids, today):
+    """{coalition id: its latest assembly held by `today`}, in one query."""
+    latest = {}
+    for assembly in Assembly.objects.filter(coalition__in=coalition_ids, date__lte=today):
+        latest.setdefault(assembly.coalition_id, assembly)  # newest first
+    return latest
+
+
+@dashboard_view
+def home(request):
+    visible = reader(request).coalition_ids
+    coalitions = Coalition.objects.filter(pk__in=visible).prefetch_related("plans")
+    rows = Action.objects.filter(plan__coalition__in=visible).summary("plan_id")
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "coalitions": coalitions,
+            "rollups": {row["plan_id"]: Rollup.from_summary(row) for row in rows},
+            "assemblies": last_assemblies(visible, timezone.localdate()),
+            "my_organisations": reader(request).organisations,
+        },
+    )
+
+
+@dashboard_view
+def plan_detail(request, slug):
+    plan, can_change = get_readable(
+        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
+    )
+    periods = list(plan.periods.all())
+    objectives = list(plan.objectives.prefetch_related("sub_objectives"))
+    form = ActionFilterForm(
+        request.GET or None,
+        periods=periods,
+        objectives=objectives,
+        organisations=Organisation.objects.filter(action_links__action__plan=plan).distinct(),
+        themes=Theme.objects.all(),
+    )
+    actions = form.filter(plan.actions.with_progress().with_late())
+    actions = list(actions.prefetch_related("periods", "themes", partner_links()))
+    today = timezone.localdate()
+    return render(
+        request,
+        "dashboard/plan.html",
+        {
+            "plan": plan,
+            "can_change": can_change,
+            "form": form,
+            "periods": periods,
+            "current_periods": [p for p in periods if p.is_current(today)],
+            "sections": outline(objectives, actions, keep_empty=not form.is_filtered),
+            "shown": len(actions),
+            "summary": Rollup.from_summary(plan.actions.summary()[0]),
+            "assembly": last_assemblies([plan.coalition_id], today).get(plan.coalition_id),
+            "reviews": plan.reviews.select_related("presented_at").prefetch_related(
+                "meetings", "funding", "staff", "items"
+            ),
+            "my_organisations": reader(request).organisations,
+        },
+    )
+
+
+@dashboard_view
+def action_detail(request, slug, code):
+    action, can_change = get_readable(
+        request,
+        Action.objects.with_progress()
+        .with_late()
+        .select_related("plan__coalition", "sub_objective__objective"),
+        coalition_field="plan__coalition",
+        plan__slug=slug,
+        code=code,
+    )
+    targets = action.targets.prefetch_related("values")
+    return render(
+        request,
+        "dashboard/action.html",
+        {
+            "action": action,
+            "plan": action.plan,
+            "can_change": can_change,
+            "periods": action.plan.periods.all(),
+            "scheduled": set(action.periods.values_list("pk", flat=True)),
+            "targets": [(target, target_reading(target)) for target in targets],
+            "partner_links": action.partner_links.select_related("organisation"),
+            "related_actions": action.related_actions.select_related("plan"),
+            "themes": action.themes.all(),
+            "timeline": action_timeline(action),
+        },
+    )
+
+
+def target_reading(target):
+    """(latest value or None, percent of the target or None) from prefetched values."""
+    values = list(target.values.all())  # newest first
+    latest = values[0] if values else None
+    if target.kind != Target.Kind.COUNT or latest is None or not target.target_value:
+        return latest, None
+    return latest, min(100, round(100 * latest.value / target.target_value))
+
+
+@dashboard_view
+def organisation_detail(request, pk):
+    organisation, can_change = get_readable(
+        request,
+        Organisation.objects.all(),
+        coalition_field="action_links__action__plan__coalition",
+        shared=True,
+        pk=pk,
+    )
+    visible = reader(request).coalition_ids
+    links = {
+        link.action_id: link
+        for link in organisation.action_links.filter(action__plan__coalition__in=visible)
+    }
+    actions = list(
+        Action.objects.filter(pk__in=links)
+        .with_progress()
+        .with_late()
+        .select_related("plan__coalition")
+        .order_by("plan__coalition__name", "-plan__start", "sort_key")
+    )
+    by_plan = {}
+    for action in actions:
+        action.link = links[action.pk]
+        by_plan.setdefault(action.plan, []).append(action)
+    return render(
+        request,
+        "dashboard/organisation.html",
+        {
+            "organisation": organisation,
+            "can_change": can_change,
+            "summary": Rollup.of(actions),
+            "plans": [(plan, Rollup.of(items), items) for plan, items in by_plan.items()],
+        },
+    )
+
+
+@dashboard_view
+def theme_list(request):
+    visible = reader(request).coalition_ids
+    rows = Action.objects.filter(plan__coalition__in=visible).summary("themes")
+    rollups = {row["themes"]: Rollup.from_summary(row) for row in rows}
+    themes = [(theme, rollups.get(theme.pk, Rollup())) for theme in Theme.objects.all()]
+    return render(
+        request,
+        "dashboard/theme_list.html",
+        {"themes": themes, "untagged": rollups.get(None, Rollup())},
+    )
+
+
+@dashboard_view
+def theme_detail(request, code):
+    theme = get_object_or_404(Theme, code=code)
+    actions = list(
+        theme.actions.filter(plan__coalition__in=reader(request).coalition_ids)
+        .with_progress()
+        .with_late()
+        .select_related("plan__coalition")
+        .order_by("plan__coalition__name", "-plan__start", "sort_key")
+    )
+    by_plan = {}
+    for action in actions:
+        by_plan.setdefault(action.plan, []).append(action)
+    return render(
+        request,
+        "dashboard/theme.html",
+        {
+            "theme": theme,
+            "summary": Rollup.of(actions),
+            "plans": [(plan, Rollup.of(items), items) for plan, items in by_plan.items()],
+        },
+    )
+
+
+@dashboard_view
+def plan_changes_view(request, slug):
+    plan, can_change = get_readable(
+        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
+    )
+    today = timezone.localdate()
+    assemblies = list(plan.coalition.assemblies.all())
+    held = [a for a in assemblies if a.date <= today]
+    form = SinceForm(request.GET or None)
+    chosen = form.cleaned_data["since"] if form.is_valid() else None
+    since = chosen or (held[0].date if held else today - DEFAULT_LOOKBACK)
+    if not form.is_bound:
+        form = SinceForm(initial={"since": since})
+    changes = plan_changes(plan, since)
+    return render(
+        request,
+        "dashboard/changes.html",
+        {
+            "plan": plan,
+            "can_change": can_change,
+            "form": form,
+            "since": since,
+            "assembly": next((a for a in assemblies if a.date == since), None),
+            "assemblies": held,
+            "default_used": chosen is None,
+            "groups": group_by_action(changes),
+            "counts": count_by_kind(changes),
+            "total": len(changes),
+        },
+    )
