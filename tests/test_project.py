@@ -1,6 +1,8 @@
 """The project as a whole: migrations in step with the models, safe production settings,
 and a demo that loads the two seeded plans without ever overwriting them."""
 
+import datetime
+import html
 import os
 import re
 import subprocess
@@ -12,8 +14,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
 
 from actions.models import Action
+from dashboard.changes import action_timeline, plan_changes
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Plan
 
@@ -150,6 +155,52 @@ def test_setup_demo_gives_every_action_a_first_historical_record(demo_settings):
     assert action_ids
     created = Action.history.filter(history_type="+").values_list("id", flat=True)
     assert set(created) == action_ids
+
+
+@pytest.mark.django_db
+def test_setup_demo_dates_the_seeded_plans_before_their_first_assembly(demo_settings):
+    run_setup_demo()
+
+    # The seed is not news: only the demo's own updates appear since Lachine's assembly.
+    lachine = Plan.objects.get(slug="lachine-2018-2021")
+    changes = plan_changes(lachine, datetime.date(2018, 4, 5))
+    assert changes
+    assert {change.author for change in changes} == {"coordo"}
+    assert all("Démonstration" in change.text for change in changes if change.text)
+    first = Action.history.filter(history_type="+", plan_id=lachine.pk).latest("history_date")
+    assert timezone.localdate(first.history_date) == datetime.date(2018, 4, 4)
+
+
+@pytest.mark.django_db
+def test_setup_demo_records_each_actions_first_schedule(demo_settings):
+    run_setup_demo()
+    action = Action.objects.filter(plan__slug="casal-2016-2020", periods__isnull=False).first()
+    period = action.periods.first()
+
+    action._history_user = None
+    action.periods.remove(period)  # a schedule change after the seed
+
+    (change,) = [c for c in action_timeline(action) if c.headline == "Action modifiée"]
+    (moved,) = change.fields
+    assert moved.label == "Périodes prévues"
+    assert period.label in moved.before
+    assert period.label not in moved.after
+
+
+@pytest.mark.django_db
+def test_setup_demo_seats_the_demo_users_at_their_coalitions(demo_settings, client):
+    output = run_setup_demo()
+
+    assert client.login(username="membre", password=printed_password(output, "membre"))
+    page = html.unescape(client.get(reverse("dashboard:home")).text)
+    assert "Plan d'action opérationnel du CASAL 2016-2020" in page
+    assert "Plan stratégique 2018-2021" not in page
+    assert "CSDL" in page  # her organisation, one click away
+    coordo = get_user_model().objects.get(username="coordo")
+    assert set(coordo.memberships.values_list("coalition__slug", flat=True)) == {
+        "casal",
+        "concert-action-lachine",
+    }
 
 
 @pytest.mark.django_db

@@ -363,6 +363,31 @@ def test_actions_can_be_loaded_with_their_progress_annotation(sub_1_1):
     assert [a.progress for a in Action.objects.with_progress()] == [100]
 
 
+def test_summary_counts_statuses_late_actions_and_averages_progress_per_plan(sub_1_1, periods):
+    scheduled(sub_1_1, [periods["ended"]], Status.IN_PROGRESS, completion=40)  # late
+    scheduled(sub_1_1, [periods["future"]], Status.DONE)
+    scheduled(sub_1_1, [periods["ended"]], Status.ABANDONED, completion=90)  # out of the mean
+    other_plan_action = ActionFactory(status=Status.DONE)
+
+    rows = {row["plan_id"]: row for row in Action.objects.summary("plan_id", today=TODAY)}
+
+    row = rows[sub_1_1.objective.plan_id]
+    assert row["total"] == 3
+    assert row["average_progress"] == 70  # (40 + 100) / 2
+    assert row["late_count"] == 1
+    assert (row["status_in_progress"], row["status_done"], row["status_abandoned"]) == (1, 1, 1)
+    assert row["status_planned"] == 0
+    assert rows[other_plan_action.plan_id]["total"] == 1
+
+
+def test_summary_without_group_is_one_row_even_when_empty():
+    (row,) = Action.objects.summary()
+
+    assert row["total"] == 0
+    assert row["average_progress"] is None
+    assert row["late_count"] == 0
+
+
 # --- Targets ---------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from partners.models import ActionPartner
@@ -104,3 +105,11 @@ def test_partner_lists_queries_do_not_grow(
         response = coordinator_client.get(url)
 
     assert response.status_code == 200
+
+
+def test_the_stylesheet_draws_each_confirmation_in_the_legend_colour():
+    # The colours live in the model (workbooks use them) and in the CSS (pages use them).
+    css = (settings.BASE_DIR / "static" / "css" / "common.css").read_text()
+
+    for confirmation, (colour, _name) in ActionPartner.LEGEND.items():
+        assert f"--{confirmation}: {colour};" in css, confirmation

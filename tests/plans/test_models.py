@@ -12,6 +12,7 @@ from plans.groups import COORDINATION, MEMBERS
 from plans.models import (
     Assembly,
     Coalition,
+    Membership,
     Objective,
     Period,
     Plan,
@@ -343,3 +344,26 @@ def test_neither_group_can_manage_user_accounts(coordinator, member):
 def test_a_user_in_no_group_cannot_even_view_plan_data(outsider):
     assert not outsider.has_perm("actions.view_action")
     assert not outsider.has_perm("plans.view_plan")
+
+
+# --- Membership ------------------------------------------------------------------------------
+
+
+def test_a_person_sits_once_at_a_coalition(plan, django_user_model):
+    user = django_user_model.objects.create_user("alice")
+    Membership.objects.create(coalition=plan.coalition, user=user)
+
+    duplicate = Membership(coalition=plan.coalition, user=user)
+    with pytest.raises(ValidationError) as excinfo:
+        duplicate.full_clean()
+    assert error_messages(excinfo) == ["Cette personne est déjà membre de cette coalition."]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+
+
+def test_a_person_may_sit_at_several_coalitions(plan, django_user_model):
+    user = django_user_model.objects.create_user("alice")
+    Membership.objects.create(coalition=plan.coalition, user=user)
+    Membership.objects.create(coalition=CoalitionFactory(), user=user)
+
+    assert user.memberships.count() == 2
