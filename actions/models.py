@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Avg, Case, Count, F, Max, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -170,6 +171,9 @@ class Action(models.Model):
             self.plan_id = self.sub_objective.objective.plan_id
         self.sort_key = code_sort_key(self.code)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("dashboard:action", args=[self.plan.slug, self.code])
 
     def clean(self):
         if self.sub_objective_id:

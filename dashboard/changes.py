@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Max, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext_lazy
 
 from actions.models import Action, ProgressNote, Target, TargetValue, code_sort_key
 from partners.models import ActionPartner, Organisation
@@ -43,11 +43,17 @@ class Change:
 
 
 KINDS = {
-    "status": gettext_lazy("Changements de statut"),
-    "note": gettext_lazy("Notes de suivi"),
-    "target": gettext_lazy("Cibles et valeurs"),
-    "partner": gettext_lazy("Porteurs et partenaires"),
-    "action": gettext_lazy("Actions ajoutées ou modifiées"),
+    "status": ngettext_lazy(
+        "%(count)s changement de statut", "%(count)s changements de statut", "count"
+    ),
+    "note": ngettext_lazy("%(count)s note de suivi", "%(count)s notes de suivi", "count"),
+    "target": ngettext_lazy("%(count)s cible ou valeur", "%(count)s cibles ou valeurs", "count"),
+    "partner": ngettext_lazy(
+        "%(count)s porteur ou partenaire", "%(count)s porteurs ou partenaires", "count"
+    ),
+    "action": ngettext_lazy(
+        "%(count)s action ajoutée ou modifiée", "%(count)s actions ajoutées ou modifiées", "count"
+    ),
 }
 
 # Fields a reader cares about; bookkeeping (sort key, timestamps) and the status, which the
@@ -350,28 +356,33 @@ class ChangeCollector:
             )
         }
         for record, previous in pairs:
-            values = {
-                "organisation": record.organisation.name,
-                "role": record.get_role_display(),
-                "confirmation": record.get_confirmation_display(),
-            }
+            # "(porteur, membre confirmé)", leaving out what the source did not say.
+            said = [
+                label
+                for value, label in [
+                    (record.role, record.get_role_display()),
+                    (record.confirmation, record.get_confirmation_display()),
+                ]
+                if value != "not_specified"
+            ]
+            name = record.organisation.name + (f" ({', '.join(said)})" if said else "")
             if record.history_type == "+":
-                headline = (
-                    _(
-                        "Porteur ou partenaire ajouté : %(organisation)s "
-                        "(%(role)s, %(confirmation)s)"
-                    )
-                    % values
-                )
+                headline = _("Porteur ou partenaire ajouté : %(organisation)s") % {
+                    "organisation": name
+                }
                 fields = []
             elif record.history_type == "-":
-                headline = _("Porteur ou partenaire retiré : %(organisation)s") % values
+                headline = _("Porteur ou partenaire retiré : %(organisation)s") % {
+                    "organisation": record.organisation.name
+                }
                 fields = []
             else:
                 fields = diff(record, previous, PARTNER_FIELDS, labels)
                 if not fields:
                     continue
-                headline = _("Porteur ou partenaire modifié : %(organisation)s") % values
+                headline = _("Porteur ou partenaire modifié : %(organisation)s") % {
+                    "organisation": record.organisation.name
+                }
             yield self._change("partner", record, record.action_id, headline, fields=fields)
 
 
@@ -400,4 +411,4 @@ def count_by_kind(changes):
     counts = dict.fromkeys(KINDS, 0)
     for change in changes:
         counts[change.kind] += 1
-    return [(kind, KINDS[kind], count) for kind, count in counts.items()]
+    return [(kind, KINDS[kind] % {"count": count}, count) for kind, count in counts.items()]

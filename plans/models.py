@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -132,6 +133,9 @@ class Plan(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        return reverse("dashboard:plan", args=[self.slug])
+
 
 class Period(models.Model):
     """One schedule column of a plan (CASAL: 2016-2018, 2018-2019, 2019-2020)."""
@@ -194,6 +198,9 @@ class Theme(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("dashboard:theme", args=[self.code])
 
 
 class Objective(models.Model):
