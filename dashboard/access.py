@@ -71,12 +71,19 @@ def get_readable(request, queryset, *, coalition_field, shared=False, **lookup):
     """The object `lookup` finds among those the user may read, and whether she may change it.
 
     `coalition_field` leads from the object to its coalition. A `shared` object, such as an
-    organisation that works with several coalitions, may be changed by any member who may
-    change that kind of object. Something that exists but is not hers to read is a 404, like
-    something that does not exist: a private plan's existence is not disclosed.
+    organisation that works with several coalitions, may have several such paths (any one
+    opens it), and may be changed by any member who may change that kind of object.
+
+    Something that exists but is not hers to read is a 404, like something that does not
+    exist: a private plan's existence is not disclosed.
     """
     user_reader = reader(request)
-    visible = queryset.filter(**{f"{coalition_field}__in": user_reader.coalition_ids})
+    paths = coalition_field if isinstance(coalition_field, tuple) else (coalition_field,)
+    readable = Q()
+    for path in paths:
+        readable |= Q(**{f"{path}__in": user_reader.coalition_ids})
+    # A subquery, so that paths through several rows never repeat the object.
+    visible = queryset.filter(pk__in=queryset.model.objects.filter(readable).values("pk"))
     obj = visible.filter(**lookup).first()
     if obj is None:
         raise Http404

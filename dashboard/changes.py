@@ -148,10 +148,30 @@ def with_previous(history, since):
         )
         previous = {r.id: r for r in history.model.objects.filter(history_id__in=last_before)}
     pairs = []
+    last_pair = {}  # object id -> index of its latest pair
     for record in records:
-        pairs.append((record, previous.get(record.id)))
+        index = last_pair.get(record.id)
+        if index is not None and is_same_save(pairs[index][0], record):
+            # One save in the admin can write several records (the row, then each
+            # many-to-many change): read them as one change from the state before.
+            pairs[index] = (record, pairs[index][1])
+        else:
+            last_pair[record.id] = len(pairs)
+            pairs.append((record, previous.get(record.id)))
         previous[record.id] = record
     return pairs
+
+
+# Records of one object by one person this close together come from a single save.
+SAME_SAVE = datetime.timedelta(seconds=5)
+
+
+def is_same_save(earlier, later):
+    return (
+        earlier.history_type == later.history_type == "~"
+        and earlier.history_user_id == later.history_user_id
+        and later.history_date - earlier.history_date <= SAME_SAVE
+    )
 
 
 class ChangeCollector:

@@ -52,14 +52,16 @@ def plan_detail(request, slug):
     )
     periods = list(plan.periods.all())
     objectives = list(plan.objectives.prefetch_related("sub_objectives"))
+    organisations = list(Organisation.objects.filter(action_links__action__plan=plan).distinct())
     form = ActionFilterForm(
         request.GET or None,
         periods=periods,
         objectives=objectives,
-        organisations=Organisation.objects.filter(action_links__action__plan=plan).distinct(),
+        organisations=organisations,
         themes=Theme.objects.all(),
     )
-    actions = form.filter(plan.actions.with_progress().with_late())
+    # with_late() groups rows, which drops the model's ordering: ask for code order again.
+    actions = form.filter(plan.actions.with_progress().with_late().order_by("sort_key"))
     actions = list(actions.prefetch_related("periods", "themes", partner_links()))
     today = timezone.localdate()
     return render(
@@ -78,7 +80,8 @@ def plan_detail(request, slug):
             "reviews": plan.reviews.select_related("presented_at").prefetch_related(
                 "meetings", "funding", "staff", "items"
             ),
-            "my_organisations": reader(request).organisations,
+            # "What my organisation carries" only where it carries something.
+            "my_organisations": reader(request).organisations & set(organisations),
         },
     )
 
@@ -127,7 +130,8 @@ def organisation_detail(request, pk):
     organisation, can_change = get_readable(
         request,
         Organisation.objects.all(),
-        coalition_field="action_links__action__plan__coalition",
+        # Through its actions, or as someone's organisation at a coalition she reads.
+        coalition_field=("action_links__action__plan__coalition", "memberships__coalition"),
         shared=True,
         pk=pk,
     )
