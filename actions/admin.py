@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -359,14 +360,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):
-        progress = action.progress
-        if progress is None:
-            return "—"
-        return format_html(
-            '<span class="progress-bar" role="img" aria-label="{0} %">'
-            '<span style="width: {0}%"></span></span> {0} %',
-            progress,
-        )
+        # The dashboard's own bar, so both sides draw progress the same way.
+        return render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress})
 
     @admin.display(description=_("périodes"))
     def scheduled(self, action):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
 from actions.models import Action, ProgressNote, Target, TargetValue, code_sort_key
+from dashboard.templatetags.dashboard import number
 from partners.models import ActionPartner, Organisation
 from plans.models import Period, SubObjective, Theme
 
@@ -100,8 +101,7 @@ def readable(model_field, value, labels=None):
     if isinstance(value, bool):
         return _("oui") if value else _("non")
     if isinstance(value, Decimal):
-        value = value.normalize() if value == value.to_integral_value() else value
-        return formats.number_format(value, force_grouping=True)
+        return number(value)
     if isinstance(value, datetime.date):
         return formats.date_format(value)
     return str(value)

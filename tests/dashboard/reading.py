@@ -7,25 +7,12 @@ from urllib.parse import quote
 
 from django.urls import reverse
 
-FRENCH_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
+from tests.plans.sources import FRENCH_MONTHS
 
 
 def french_date(day):
     """A date as the pages write it in French (Quebec): 5 mars 2025."""
-    return f"{day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {list(FRENCH_MONTHS)[day.month - 1]} {day.year}"
 
 
 def html(response):
