@@ -31,8 +31,10 @@ def in_plan(plan, text):
 
 
 def status_badge(status):
-    return format_html(
-        '<span class="status-badge status-{}">{}</span>', status, Action.Status(status).label
+    # The dashboard's badge, so a status looks the same on both sides.
+    return render_to_string(
+        "dashboard/includes/status_badge.html",
+        {"status": status, "label": Action.Status(status).label},
     )
 
 

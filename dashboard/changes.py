@@ -199,18 +199,25 @@ class ChangeCollector:
         changes.sort(key=lambda change: (change.date, change.when), reverse=True)
         return changes
 
-    def _change(self, kind, record, action_id, headline, *, code=None, title=None, **extra):
+    def _about(self, action_id, code="", title=""):
+        """The action a change is about; a deleted one keeps the code and title it had."""
         action = self.actions.get(action_id)
+        return {
+            "action_id": action_id,
+            "action_code": action.code if action else code,
+            "action_title": action.title if action else title,
+            "linked": action is not None,
+        }
+
+    def _change(self, kind, record, action_id, headline, *, code="", title="", **extra):
+        """A change read from a history record."""
         return Change(
             kind=kind,
             when=record.history_date,
             date=timezone.localdate(record.history_date),
             author=author_name(record.history_user),
-            action_id=action_id,
-            action_code=action.code if action else code or "",
-            action_title=action.title if action else title or "",
             headline=headline,
-            linked=action is not None,
+            **self._about(action_id, code, title),
             **extra,
         )
 
@@ -219,7 +226,6 @@ class ChangeCollector:
         if self.since is not None:
             notes = notes.filter(Q(date__gte=self.since.date()) | Q(created_at__gte=self.since))
         for note in notes:
-            action = self.actions.get(note.action_id)
             if note.kind == ProgressNote.Kind.STATUS_CHANGE:
                 headline = _("Statut : %(old)s → %(new)s") % {
                     "old": note.get_status_from_display() or "—",
@@ -233,11 +239,9 @@ class ChangeCollector:
                 when=note.created_at,
                 date=note.date,
                 author=author_name(note.author),
-                action_id=note.action_id,
-                action_code=action.code if action else "",
-                action_title=action.title if action else "",
                 headline=headline,
                 text=text,
+                **self._about(note.action_id),
             )
 
     def action_changes(self):
@@ -290,9 +294,7 @@ class ChangeCollector:
     @staticmethod
     def _m2m_sets(m2m_field, column, history_ids):
         """{history_id: {related id}} of an action's many-to-many field, in one query."""
-        through_history = Action.history.model._meta.get_field(
-            f"historicalaction_{m2m_field.field.name}"
-        ).related_model
+        through_history = getattr(Action.history.model, m2m_field.field.name).model
         sets = {history_id: set() for history_id in history_ids}
         rows = through_history.objects.filter(history_id__in=history_ids).values_list(
             "history_id", column

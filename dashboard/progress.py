@@ -86,3 +86,11 @@ def outline(objectives, actions, *, keep_empty):
         if keep_empty or objective_actions:
             sections.append(Section(objective, Rollup.of(objective_actions), subs))
     return sections
+
+
+def by_plan(actions):
+    """[(plan, roll-up, actions)] for actions already ordered plan by plan."""
+    groups = {}
+    for action in actions:
+        groups.setdefault(action.plan, []).append(action)
+    return [(plan, Rollup.of(items), items) for plan, items in groups.items()]

@@ -8,7 +8,7 @@ from actions.models import Action, Target
 from dashboard.access import dashboard_view, get_readable, reader
 from dashboard.changes import action_timeline, count_by_kind, group_by_action, plan_changes
 from dashboard.forms import ActionFilterForm, SinceForm
-from dashboard.progress import Rollup, outline
+from dashboard.progress import Rollup, by_plan, outline
 from partners.models import ActionPartner, Organisation
 from plans.models import Assembly, Coalition, Plan, Theme
 
@@ -18,6 +18,16 @@ DEFAULT_LOOKBACK = datetime.timedelta(days=30)
 
 def partner_links():
     return Prefetch("partner_links", ActionPartner.objects.select_related("organisation"))
+
+
+def across_plans(actions):
+    """Actions of several plans, plan by plan in code order, ready for by_plan()."""
+    return (
+        actions.with_progress()
+        .with_late()
+        .select_related("plan__coalition")
+        .order_by("plan__coalition__name", "-plan__start", "sort_key")
+    )
 
 
 def last_assemblies(coalition_ids, today):
@@ -140,17 +150,9 @@ def organisation_detail(request, pk):
         link.action_id: link
         for link in organisation.action_links.filter(action__plan__coalition__in=visible)
     }
-    actions = list(
-        Action.objects.filter(pk__in=links)
-        .with_progress()
-        .with_late()
-        .select_related("plan__coalition")
-        .order_by("plan__coalition__name", "-plan__start", "sort_key")
-    )
-    by_plan = {}
+    actions = list(across_plans(Action.objects.filter(pk__in=links)))
     for action in actions:
         action.link = links[action.pk]
-        by_plan.setdefault(action.plan, []).append(action)
     return render(
         request,
         "dashboard/organisation.html",
@@ -158,7 +160,7 @@ def organisation_detail(request, pk):
             "organisation": organisation,
             "can_change": can_change,
             "summary": Rollup.of(actions),
-            "plans": [(plan, Rollup.of(items), items) for plan, items in by_plan.items()],
+            "plans": by_plan(actions),
         },
     )
 
@@ -180,22 +182,15 @@ def theme_list(request):
 def theme_detail(request, code):
     theme = get_object_or_404(Theme, code=code)
     actions = list(
-        theme.actions.filter(plan__coalition__in=reader(request).coalition_ids)
-        .with_progress()
-        .with_late()
-        .select_related("plan__coalition")
-        .order_by("plan__coalition__name", "-plan__start", "sort_key")
+        across_plans(theme.actions.filter(plan__coalition__in=reader(request).coalition_ids))
     )
-    by_plan = {}
-    for action in actions:
-        by_plan.setdefault(action.plan, []).append(action)
     return render(
         request,
         "dashboard/theme.html",
         {
             "theme": theme,
             "summary": Rollup.of(actions),
-            "plans": [(plan, Rollup.of(items), items) for plan, items in by_plan.items()],
+            "plans": by_plan(actions),
         },
     )
 

@@ -132,20 +132,19 @@ def date_seed_history():
     for model in UNPLANNED:
         model.history.filter(history_type="+").update(history_date=min(dated))
 
+    first_records = {record.id: record for record in Action.history.filter(history_type="+")}
     for m2m_field in (Action.periods, Action.themes):
-        name = m2m_field.field.name
-        through = m2m_field.through
-        record_model = Action.history.model._meta.get_field(f"historicalaction_{name}")
-        first_records = {record.id: record for record in Action.history.filter(history_type="+")}
+        # simple-history keeps each many-to-many field's rows in its own historical model.
+        record_model = getattr(Action.history.model, m2m_field.field.name).model
         related = f"{m2m_field.field.m2m_reverse_field_name()}_id"
-        record_model.related_model.objects.bulk_create(
-            record_model.related_model(
+        record_model.objects.bulk_create(
+            record_model(
                 history=first_records[row.action_id],
                 id=row.pk,
                 action_id=row.action_id,
                 **{related: getattr(row, related)},
             )
-            for row in through.objects.all()
+            for row in m2m_field.through.objects.all()
         )
 
 
