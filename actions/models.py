@@ -93,6 +93,14 @@ class Action(models.Model):
         POSTPONED = "postponed", pgettext_lazy("action status", "Reportée")
         ABANDONED = "abandoned", pgettext_lazy("action status", "Abandonnée")
 
+    # Each status's colour, mirrored in static/css/common.css; the workbook fills with it.
+    STATUS_COLOURS = {
+        Status.PLANNED: "#545b64",
+        Status.IN_PROGRESS: "#1c58a8",
+        Status.DONE: "#1d6f32",
+        Status.POSTPONED: "#8a4b00",
+        Status.ABANDONED: "#8b1a1a",
+    }
     # A status that cannot become late.
     CLOSED_STATUSES = (Status.DONE, Status.ABANDONED)
     # Moving to one of these asks for a reason, kept in the action's trail.

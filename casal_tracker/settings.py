@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "actions",
     "partners",
     "dashboard",
+    "reports",
 ]
 
 MIDDLEWARE = [

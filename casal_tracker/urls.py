@@ -5,5 +5,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("comptes/", include("django.contrib.auth.urls")),
+    path("", include("reports.urls")),
     path("", include("dashboard.urls")),
 ]

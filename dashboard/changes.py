@@ -408,6 +408,18 @@ class ChangeCollector:
             yield self._change("partner", record, record.action_id, headline, fields=fields)
 
 
+# Without an assembly on record, "what changed" looks this far back.
+DEFAULT_LOOKBACK = datetime.timedelta(days=30)
+
+
+def default_since(assemblies, today):
+    """(date, assembly or None): the last assembly held by `today`, else 30 days back.
+
+    `assemblies` are the coalition's, newest first."""
+    held = next((a for a in assemblies if a.date <= today), None)
+    return (held.date, held) if held else (today - DEFAULT_LOOKBACK, None)
+
+
 def action_timeline(action):
     """Every change of one action, newest first."""
     return ChangeCollector(plan=action.plan, action=action).collect()

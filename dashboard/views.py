@@ -1,19 +1,21 @@
-import datetime
-
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from actions.models import Action, Target
 from dashboard.access import dashboard_view, get_readable, reader
-from dashboard.changes import action_timeline, count_by_kind, group_by_action, plan_changes
+from dashboard.changes import (
+    action_timeline,
+    count_by_kind,
+    default_since,
+    group_by_action,
+    plan_changes,
+)
 from dashboard.forms import ActionFilterForm, SinceForm
 from dashboard.progress import Rollup, by_plan, outline
 from partners.models import ActionPartner, Organisation
 from plans.models import Assembly, Coalition, Plan, Theme
-
-# Without an assembly on record, "what changed" looks this far back.
-DEFAULT_LOOKBACK = datetime.timedelta(days=30)
+from reports.forms import WorkbookForm
 
 
 def partner_links():
@@ -74,6 +76,7 @@ def plan_detail(request, slug):
     actions = form.filter(plan.actions.with_progress().with_late().order_by("sort_key"))
     actions = list(actions.prefetch_related("periods", "themes", partner_links()))
     today = timezone.localdate()
+    assembly = last_assemblies([plan.coalition_id], today).get(plan.coalition_id)
     return render(
         request,
         "dashboard/plan.html",
@@ -86,7 +89,11 @@ def plan_detail(request, slug):
             "sections": outline(objectives, actions, keep_empty=not form.is_filtered),
             "shown": len(actions),
             "summary": Rollup.from_summary(plan.actions.summary()[0]),
-            "assembly": last_assemblies([plan.coalition_id], today).get(plan.coalition_id),
+            "assembly": assembly,
+            "workbook_form": WorkbookForm(
+                initial={"since": default_since([assembly] if assembly else [], today)[0]},
+                auto_id="workbook-%s",
+            ),
             "reviews": plan.reviews.select_related("presented_at").prefetch_related(
                 "meetings", "funding", "staff", "items"
             ),
@@ -205,7 +212,7 @@ def plan_changes_view(request, slug):
     held = [a for a in assemblies if a.date <= today]
     form = SinceForm(request.GET or None)
     chosen = form.cleaned_data["since"] if form.is_valid() else None
-    since = chosen or (held[0].date if held else today - DEFAULT_LOOKBACK)
+    since = chosen or default_since(assemblies, today)[0]
     if not form.is_bound:
         form = SinceForm(initial={"since": since})
     changes = plan_changes(plan, since)

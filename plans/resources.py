@@ -11,6 +11,17 @@ from import_export import resources, widgets
 from import_export.formats import base_formats
 
 
+def decode_text(data):
+    """Text from the bytes of a CSV file, in UTF-8 or else Windows-1252."""
+    if b"\x00" in data:
+        # Windows-1252 decodes any bytes; a NUL byte says this is not text at all.
+        raise ValueError(_("Ce fichier n'est pas un fichier CSV."))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
 class ExcelFriendlyCSV(base_formats.CSV):
     """CSV in UTF-8 or Windows-1252, separated by commas or semicolons.
 
@@ -27,13 +38,7 @@ class ExcelFriendlyCSV(base_formats.CSV):
 
     def create_dataset(self, in_stream, **kwargs):
         if isinstance(in_stream, bytes):
-            if b"\x00" in in_stream:
-                # Windows-1252 decodes any bytes; a NUL byte says this is not text at all.
-                raise ValueError(_("Ce fichier n'est pas un fichier CSV."))
-            try:
-                in_stream = in_stream.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                in_stream = in_stream.decode("cp1252")
+            in_stream = decode_text(in_stream)
         first_line = in_stream.split("\n", 1)[0]
         try:
             delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter

@@ -50,6 +50,15 @@ def partner_legend():
 
 
 @register.filter
+def status_colour(status):
+    """A status's colour as an SVG attribute, for renderers without the stylesheet (PDF);
+    browsers apply the stylesheet's class over it."""
+    from actions.models import Action
+
+    return Action.STATUS_COLOURS[status]
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key)
 

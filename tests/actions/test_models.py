@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -510,3 +511,12 @@ def test_status_change_entry_may_have_no_text(action):
     )
 
     assert str(entry) == "2018-06-01 : À venir → En cours"
+
+
+def test_the_stylesheet_draws_each_status_in_its_colour():
+    # The colours live in the model (the workbook fills with them) and in the CSS (pages).
+    css = (settings.BASE_DIR / "static" / "css" / "common.css").read_text()
+
+    assert set(Action.STATUS_COLOURS) == set(Action.Status)
+    for status, colour in Action.STATUS_COLOURS.items():
+        assert f"--status-{status}: {colour};" in css, status

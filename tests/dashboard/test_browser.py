@@ -279,7 +279,7 @@ def test_language_switch_stays_on_the_same_page(page, casal, live_server):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
 
     # By value: the menu names each language in the page's language ("Anglais" here).
-    page.get_by_label("Langue").select_option("en")
+    page.get_by_label("Langue", exact=True).select_option("en")
     page.get_by_role("button", name="Changer").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(filtered)

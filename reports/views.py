@@ -1,0 +1,104 @@
+import io
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dashboard.access import dashboard_view, get_readable
+from dashboard.changes import count_by_kind, default_since, group_by_action, plan_changes
+from dashboard.progress import Rollup, outline
+from dashboard.views import partner_links
+from plans.models import Plan
+from reports import pdf, workbook
+from reports.forms import WorkbookForm
+
+
+def readable_plan(request, slug):
+    return get_readable(
+        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
+    )
+
+
+def since_for(request, assemblies, today):
+    """(form, date, assembly or None): the date asked for in ?since=, else the last
+    assembly's (or 30 days back). `assemblies` are the coalition's, newest first."""
+    form = WorkbookForm(request.GET or None)
+    chosen = form.cleaned_data["since"] if form.is_valid() else None
+    since, assembly = default_since(assemblies, today)
+    if chosen:
+        since = chosen
+        assembly = next((a for a in assemblies if a.date == chosen), None)
+    if not form.is_bound:
+        form = WorkbookForm(initial={"since": since})
+    return form, since, assembly
+
+
+@dashboard_view
+def plan_workbook(request, slug):
+    plan, _can_change = readable_plan(request, slug)
+    today = timezone.localdate()
+    assemblies = list(plan.coalition.assemblies.all())
+    form, since, _assembly = since_for(request, assemblies, today)
+    stream = io.BytesIO()
+    workbook.export(plan, stream, since=since, language=form.language_or("fr"), today=today)
+    response = HttpResponse(stream.getvalue(), content_type=workbook.CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{workbook.filename(plan, today)}"'
+    return response
+
+
+def assembly_context(request, plan, can_change):
+    today = timezone.localdate()
+    assemblies = list(plan.coalition.assemblies.all())
+    form, since, assembly = since_for(request, assemblies, today)
+    actions = list(
+        plan.actions.with_progress()
+        .with_late(today)
+        .order_by("sort_key")
+        .prefetch_related(partner_links())
+    )
+    objectives = list(plan.objectives.prefetch_related("sub_objectives"))
+    changes = plan_changes(plan, since)
+    return {
+        "plan": plan,
+        "can_change": can_change,
+        "form": form,
+        "today": today,
+        "since": since,
+        "assembly": assembly,
+        # The soonest one to come: the list is newest first.
+        "next_assembly": next((a for a in reversed(assemblies) if a.date > today), None),
+        "summary": Rollup.of(actions),
+        "sections": outline(objectives, actions, keep_empty=True),
+        "late_actions": [action for action in actions if action.is_late],
+        "groups": group_by_action(changes),
+        "counts": count_by_kind(changes),
+        "total": len(changes),
+    }
+
+
+@dashboard_view
+def assembly_report(request, slug):
+    plan, can_change = readable_plan(request, slug)
+    return render(request, "reports/assembly.html", assembly_context(request, plan, can_change))
+
+
+@dashboard_view
+def assembly_report_pdf(request, slug):
+    plan, can_change = readable_plan(request, slug)
+    context = {**assembly_context(request, plan, can_change), "as_pdf": True}
+    try:
+        document = pdf.render(request, "reports/assembly.html", context)
+    except pdf.Unavailable:
+        return HttpResponse(
+            _(
+                "Le PDF ne peut pas être produit sur ce serveur (la bibliothèque Pango manque). "
+                "Imprimez la page du rapport en PDF avec votre navigateur."
+            ),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(document, content_type="application/pdf")
+    name = f"{plan.slug}-rapport-{context['today']:%Y-%m-%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,626 @@
+"""The funders' workbook: what was planned, what was done and who carried it, in one .xlsx.
+
+Written with openpyxl in write-only mode, which streams rows to disk instead of keeping every
+cell in memory: a plan of 10,000 actions stays lean (see benchmarks/). tablib, behind the
+admin's flat imports and exports, has no section rows, rich text or print set-up, which a
+funder's copy of the plan needs.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from actions.models import Action, Target, TargetValue
+from dashboard.changes import plan_changes
+from dashboard.progress import Rollup, outline
+from partners.models import ActionPartner
+from plans import table
+from plans.models import ReviewItem
+
+CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+WHITE = "FFFFFF"
+HEADER_FILL = PatternFill("solid", fgColor="DCE3EC")
+OBJECTIVE_FILL = PatternFill("solid", fgColor="1F3B5A")
+SUB_OBJECTIVE_FILL = PatternFill("solid", fgColor="E8EEF5")
+CURRENT_PERIOD_FILL = PatternFill("solid", fgColor="FFF2CC")
+THIN = Side(style="thin", color="B7C2CF")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+CENTRE = Alignment(horizontal="center", vertical="top", wrap_text=True)
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=16)
+LATE_FONT = Font(bold=True, color="FF8B1A1A")
+MONEY = '#,##0 "$"'
+MONEY_CENTS = '#,##0.00 "$"'
+DATE = "yyyy-mm-dd"
+
+# A change's kind, one per row of the changes sheet.
+KIND_LABELS = {
+    "status": gettext_lazy("Statut"),
+    "note": gettext_lazy("Note de suivi"),
+    "target": gettext_lazy("Cible ou valeur"),
+    "partner": gettext_lazy("Porteur ou partenaire"),
+    "action": pgettext_lazy("change kind", "Action"),
+}
+
+
+def status_fill(status):
+    return PatternFill("solid", fgColor=Action.STATUS_COLOURS[status].lstrip("#").upper())
+
+
+def money_format(amount):
+    return MONEY if amount == amount.to_integral_value() else MONEY_CENTS
+
+
+class Sheet:
+    """A write-only worksheet written row by row, with the layout every sheet shares."""
+
+    def __init__(self, workbook, title, widths):
+        self.ws = workbook.create_sheet(title)
+        self.row_count = 0
+        for index, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(index)].width = width
+        self.columns = len(widths)
+        setup = self.ws.page_setup
+        setup.orientation = "landscape"
+        setup.paperSize = Worksheet.PAPERSIZE_LETTER
+        setup.fitToWidth = 1
+        setup.fitToHeight = 0
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+        self.ws.print_options.gridLines = False
+        self.ws.oddFooter.left.text = title
+        self.ws.oddFooter.right.text = _("Page &P de &N")
+
+    def cell(self, value, *, font=None, fill=None, alignment=WRAP, border=BORDER, fmt=None):
+        if isinstance(value, Promise):  # a lazily translated label
+            value = str(value)
+        cell = WriteOnlyCell(self.ws, value)
+        cell.alignment = alignment
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if border is not None:
+            cell.border = border
+        if fmt is not None:
+            cell.number_format = fmt
+        return cell
+
+    def append(self, cells):
+        self.ws.append(cells)
+        self.row_count += 1
+        return self.row_count
+
+    def blank(self):
+        return self.append([])
+
+    def title(self, text):
+        return self.append([self.cell(text, font=TITLE_FONT, alignment=None, border=None)])
+
+    def line(self, text, font=None):
+        return self.append([self.cell(text, font=font, alignment=None, border=None)])
+
+    def header(self, labels, fills=None):
+        fills = fills or {}
+        row = self.append(
+            [
+                self.cell(label, font=BOLD, fill=fills.get(index, HEADER_FILL), alignment=CENTRE)
+                for index, label in enumerate(labels)
+            ]
+        )
+        return row
+
+    def freeze_below(self, row, columns=0):
+        # Write-only sheets write their views first: freeze before the first row.
+        self.ws.freeze_panes = f"{get_column_letter(columns + 1)}{row + 1}"
+
+    def table(self, header_row, last_row, width=None):
+        """Filters on the table and its header repeated on every printed page."""
+        last_column = get_column_letter(width or self.columns)
+        self.ws.auto_filter.ref = f"A{header_row}:{last_column}{max(last_row, header_row)}"
+        self.ws.print_title_rows = f"{header_row}:{header_row}"
+
+
+class PlanData:
+    """Everything the workbook shows, fetched in a fixed number of queries.
+
+    Each related table is read whole for the plan and grouped here, rather than through
+    prefetch_related, whose IN lists grow with the plan."""
+
+    def __init__(self, plan, *, since, today=None):
+        self.plan = plan
+        self.since = since
+        self.today = today or timezone.localdate()
+        self.periods = list(plan.periods.all())
+        self.objectives = list(plan.objectives.prefetch_related("sub_objectives"))
+        self.actions = list(
+            plan.actions.with_progress().with_late(self.today).order_by("sort_key")
+        )
+        self.sections = outline(self.objectives, self.actions, keep_empty=True)
+        self.rollup = Rollup.of(self.actions)
+
+        self.schedule = defaultdict(set)
+        through = Action.periods.through.objects.filter(action__plan=plan)
+        for action_id, period_id in through.values_list("action_id", "period_id"):
+            self.schedule[action_id].add(period_id)
+
+        self.links = defaultdict(list)
+        links = ActionPartner.objects.filter(action__plan=plan).select_related("organisation")
+        for link in links.order_by("action_id", "order", "id"):
+            self.links[link.action_id].append(link)
+
+        self.targets = defaultdict(list)
+        for target in Target.objects.filter(action__plan=plan):
+            self.targets[target.action_id].append(target)
+        self.values = defaultdict(list)  # newest first
+        for value in TargetValue.objects.filter(target__action__plan=plan):
+            self.values[value.target_id].append(value)
+
+        self.reviews = list(
+            plan.reviews.select_related("presented_at").prefetch_related(
+                "meetings", "funding", "staff", "items"
+            )
+        )
+        self.changes = plan_changes(plan, since)
+
+
+class PlanWorkbook:
+    """`PlanWorkbook(plan, since=date).save(stream)`; call inside the wanted language."""
+
+    def __init__(self, plan, *, since, today=None):
+        self.data = PlanData(plan, since=since, today=today)
+        self.plan = plan
+
+    def save(self, stream):
+        workbook = Workbook(write_only=True)
+        workbook.properties.title = self.plan.title
+        workbook.properties.creator = "casal_tracker"
+        workbook.properties.language = translation.get_language()
+        self.cover(workbook)
+        self.plan_sheet(workbook)
+        self.targets_sheet(workbook)
+        self.organisations_sheet(workbook)
+        self.reviews_sheet(workbook)
+        self.changes_sheet(workbook)
+        workbook.save(stream)
+
+    # Sheets ---------------------------------------------------------------------------
+
+    def cover(self, workbook):
+        data, plan = self.data, self.plan
+        sheet = Sheet(workbook, _("Sommaire"), [34, 60])
+        sheet.title(plan.title)
+        sheet.blank()
+        facts = [
+            (_("Plan"), plan.title),
+            (_("Coalition"), plan.coalition.name),
+            (_("Type"), plan.get_kind_display()),
+            (
+                _("Période couverte"),
+                _("du %(start)s au %(end)s")
+                % {"start": formats.date_format(plan.start), "end": formats.date_format(plan.end)},
+            ),
+            (_("Adopté le"), formats.date_format(plan.adopted_on) if plan.adopted_on else "—"),
+            (_("Produit le"), formats.date_format(data.today)),
+            (
+                _("Avancement global"),
+                "—" if data.rollup.progress is None else f"{data.rollup.progress}\xa0%",
+            ),
+            (_("Actions"), data.rollup.total),
+            (_("Actions en retard"), data.rollup.late),
+        ]
+        for label, value in facts:
+            sheet.append([sheet.cell(label, font=BOLD), sheet.cell(value)])
+        sheet.blank()
+        sheet.header([_("Statut"), _("Actions")])
+        for share in data.rollup.statuses:
+            sheet.append(
+                [
+                    sheet.cell(
+                        str(share.label),
+                        font=Font(bold=True, color="FF" + WHITE),
+                        fill=status_fill(share.status),
+                    ),
+                    sheet.cell(share.count, alignment=None),
+                ]
+            )
+        sheet.blank()
+        sheet.append(
+            [
+                sheet.cell(_("Changements depuis le %(date)s") % {"date": self.since_text()}),
+                sheet.cell(len(data.changes), alignment=None),
+            ]
+        )
+        sheet.blank()
+        sheet.line(_("Contenu du classeur"), font=BOLD)
+        for name, what in [
+            (_("Plan"), _("le plan tel qu'adopté, avec l'état de chaque action")),
+            (_("Cibles"), _("les cibles et les valeurs atteintes")),
+            (_("Organismes"), _("ce que chaque organisme porte ou appuie")),
+            (_("Bilans"), _("rencontres, financement, ressources humaines et résultats")),
+            (_("Changements"), _("ce qui a changé depuis la date choisie")),
+        ]:
+            sheet.append([sheet.cell(name, border=None), sheet.cell(what, border=None)])
+
+    def plan_sheet(self, workbook):
+        data, plan = self.data, self.plan
+        periods = data.periods
+        headers = [
+            *(label for _key, label in table.LEADING_COLUMNS),
+            *(period.label for period in periods),
+            *(label for _key, label in table.TRAILING_COLUMNS),
+        ]
+        widths = [9, 42, 50, 40, 30, *[11] * len(periods), 14, 13, 11, 15]
+        sheet = Sheet(workbook, _("Plan"), widths)
+        header_row = 4
+        sheet.freeze_below(header_row, columns=2)
+        sheet.title(plan.title)
+        sheet.line(
+            _("%(coalition)s · état au %(date)s")
+            % {"coalition": plan.coalition.name, "date": formats.date_format(data.today)}
+        )
+        sheet.append([sheet.cell(self.legend(), border=None, alignment=None)])
+        first_period = len(table.LEADING_COLUMNS)
+        current = {
+            first_period + index: CURRENT_PERIOD_FILL
+            for index, period in enumerate(periods)
+            if period.is_current(data.today)
+        }
+        sheet.header(headers, fills=current)
+
+        blank_periods = [""] * len(periods)
+        for section in data.sections:
+            objective = section.item
+            fill, font = OBJECTIVE_FILL, Font(bold=True, color="FF" + WHITE)
+            sheet.append(
+                self.section_row(
+                    sheet, objective.code, table.section_title(objective), section, fill, font
+                )
+            )
+            for sub_section in section.children:
+                sub = sub_section.item
+                sheet.append(
+                    self.section_row(
+                        sheet, sub.code, sub.title, sub_section, SUB_OBJECTIVE_FILL, BOLD
+                    )
+                )
+                for action in sub_section.children:
+                    scheduled = data.schedule[action.pk]
+                    marks = [
+                        table.SCHEDULED if period.pk in scheduled else "" for period in periods
+                    ] or blank_periods
+                    sheet.append(
+                        [
+                            sheet.cell(action.code, alignment=WRAP),
+                            sheet.cell(action.title),
+                            sheet.cell(action.means),
+                            sheet.cell("\n".join(t.description for t in data.targets[action.pk])),
+                            sheet.cell(
+                                table.partners_cell(
+                                    data.links[action.pk],
+                                    action.carrier_to_be_found,
+                                    action.partners_text,
+                                )
+                            ),
+                            *(sheet.cell(mark, alignment=CENTRE) for mark in marks),
+                            sheet.cell(
+                                str(action.get_status_display()),
+                                font=Font(bold=True, color="FF" + WHITE),
+                                fill=status_fill(action.status),
+                            ),
+                            sheet.cell(action.progress, alignment=CENTRE),
+                            sheet.cell(
+                                _("Oui") if action.is_late else "",
+                                font=LATE_FONT,
+                                alignment=CENTRE,
+                            ),
+                            sheet.cell(
+                                timezone.localdate(action.updated_at),
+                                fmt=DATE,
+                                alignment=CENTRE,
+                            ),
+                        ]
+                    )
+        sheet.table(header_row, sheet.row_count)
+
+    def section_row(self, sheet, code, title, section, fill, font):
+        width = sheet.columns
+        rollup = section.rollup
+        cells = [
+            sheet.cell(code, font=font, fill=fill),
+            sheet.cell(title, font=font, fill=fill),
+        ]
+        cells += [sheet.cell(None, fill=fill) for _ in range(width - 2)]
+        # The roll-up of its actions where the actions show their completion.
+        cells[width - 3] = sheet.cell(rollup.progress, font=font, fill=fill, alignment=CENTRE)
+        if rollup.late:
+            late = _("%(count)s en retard") % {"count": rollup.late}
+            cells[width - 2] = sheet.cell(late, font=font, fill=fill, alignment=CENTRE)
+        return cells
+
+    def legend(self):
+        blocks = [TextBlock(InlineFont(b=True), _("Légende des porteurs et partenaires : "))]
+        for value, label, _colour, colour_name in ActionPartner.legend_entries():
+            if value == ActionPartner.Confirmation.NOT_SPECIFIED:
+                continue
+            font = table.partner_font(value, ActionPartner.Role.PARTNER)
+            blocks += [TextBlock(font, f"{label} ({colour_name})"), " · "]
+        blocks += [
+            TextBlock(
+                table.partner_font(
+                    ActionPartner.Confirmation.NOT_SPECIFIED, ActionPartner.Role.PARTNER
+                ),
+                _("gris : confirmation non précisée"),
+            ),
+            " · ",
+            TextBlock(InlineFont(b=True), _("en gras : porteur")),
+            " · ",
+            _("« ? » : porteur à trouver"),
+        ]
+        return CellRichText(blocks)
+
+    def targets_sheet(self, workbook):
+        data = self.data
+        headers = [
+            _("Code"),
+            _("Action"),
+            _("Cible ou résultat attendu"),
+            _("Type"),
+            _("Unité"),
+            _("Valeur cible"),
+            _("Valeur atteinte"),
+            _("En date du"),
+            _("Atteint (%)"),
+            _("Livré"),
+            _("Valeurs précédentes"),
+        ]
+        sheet = Sheet(workbook, _("Cibles"), [9, 40, 44, 12, 16, 12, 12, 13, 11, 9, 34])
+        sheet.freeze_below(1, columns=2)
+        sheet.header(headers)
+        for action in data.actions:
+            for target in data.targets[action.pk]:
+                values = data.values[target.pk]
+                latest = values[0] if values else None
+                reached = None
+                if latest is not None and target.target_value:
+                    reached = round(100 * latest.value / target.target_value)
+                is_count = target.kind == Target.Kind.COUNT
+                earlier = "\n".join(
+                    f"{formats.date_format(v.date, 'SHORT_DATE_FORMAT')} : {plain(v.value)}"
+                    for v in values[1:]
+                )
+                sheet.append(
+                    [
+                        sheet.cell(action.code),
+                        sheet.cell(action.title),
+                        sheet.cell(target.description),
+                        sheet.cell(str(target.get_kind_display())),
+                        sheet.cell(target.unit),
+                        sheet.cell(plain(target.target_value)),
+                        sheet.cell(plain(latest.value) if latest else None),
+                        sheet.cell(latest.date if latest else None, fmt=DATE),
+                        sheet.cell(reached),
+                        sheet.cell("" if is_count else (_("Oui") if target.is_done else _("Non"))),
+                        sheet.cell(earlier),
+                    ]
+                )
+        sheet.table(1, sheet.row_count)
+
+    def organisations_sheet(self, workbook):
+        data = self.data
+        headers = [
+            _("Organisme"),
+            _("Type"),
+            _("Rôle"),
+            _("Confirmation"),
+            _("Code"),
+            _("Action"),
+            _("Statut"),
+            _("Avancement (%)"),
+            _("En retard"),
+        ]
+        sheet = Sheet(workbook, _("Organismes"), [34, 22, 13, 30, 9, 44, 14, 13, 11])
+        sheet.freeze_below(1, columns=1)
+        sheet.header(headers)
+        rows = [
+            (link.organisation.name.casefold(), action.sort_key, link, action)
+            for action in data.actions
+            for link in data.links[action.pk]
+        ]
+        rows.sort(key=lambda row: row[:2])
+        for _name, _key, link, action in rows:
+            organisation = link.organisation
+            sheet.append(
+                [
+                    sheet.cell(
+                        organisation.name,
+                        font=Font(
+                            color="FF" + link.colour.lstrip("#").upper(),
+                            bold=link.role == ActionPartner.Role.CARRIER,
+                            strike=link.confirmation == ActionPartner.Confirmation.DECLINED,
+                        ),
+                    ),
+                    sheet.cell(str(organisation.get_kind_display())),
+                    sheet.cell(str(link.get_role_display())),
+                    sheet.cell(str(link.get_confirmation_display())),
+                    sheet.cell(action.code),
+                    sheet.cell(action.title),
+                    sheet.cell(
+                        str(action.get_status_display()),
+                        font=Font(bold=True, color="FF" + WHITE),
+                        fill=status_fill(action.status),
+                    ),
+                    sheet.cell(action.progress, alignment=CENTRE),
+                    sheet.cell(_("Oui") if action.is_late else "", font=LATE_FONT),
+                ]
+            )
+        sheet.table(1, sheet.row_count)
+
+    def reviews_sheet(self, workbook):
+        sheet = Sheet(workbook, _("Bilans"), [40, 22, 60])
+        sheet.title(_("Bilans du plan"))
+        if not self.data.reviews:
+            sheet.line(_("Aucun bilan n'est enregistré pour ce plan."))
+            return
+        totals = defaultdict(Decimal)
+        for review in self.data.reviews:
+            sheet.blank()
+            period = review.period_label or _("du %(start)s au %(end)s") % {
+                "start": formats.date_format(review.start),
+                "end": formats.date_format(review.end),
+            }
+            sheet.append(
+                [
+                    sheet.cell(
+                        review.title, font=Font(bold=True, color="FF" + WHITE), fill=OBJECTIVE_FILL
+                    ),
+                    sheet.cell(
+                        period, font=Font(bold=True, color="FF" + WHITE), fill=OBJECTIVE_FILL
+                    ),
+                    sheet.cell(
+                        _("Présenté à l'assemblée du %(date)s")
+                        % {"date": formats.date_format(review.presented_at.date)}
+                        if review.presented_at
+                        else "",
+                        font=Font(bold=True, color="FF" + WHITE),
+                        fill=OBJECTIVE_FILL,
+                    ),
+                ]
+            )
+            meetings = list(review.meetings.all())
+            if meetings:
+                sheet.header([_("Comité ou instance"), _("Rencontres"), ""])
+                for meeting in meetings:
+                    sheet.append(
+                        [sheet.cell(meeting.body), sheet.cell(meeting.count), sheet.cell("")]
+                    )
+            funding = list(review.funding.all())
+            if funding:
+                sheet.header([_("Source de financement"), _("Montant"), _("Note")])
+                for line in funding:
+                    totals[line.funder] += line.amount
+                    sheet.append(
+                        [
+                            sheet.cell(line.funder),
+                            sheet.cell(line.amount, fmt=money_format(line.amount)),
+                            sheet.cell(line.note),
+                        ]
+                    )
+                total = sum((line.amount for line in funding), Decimal(0))
+                sheet.append(
+                    [
+                        sheet.cell(_("Total"), font=BOLD),
+                        sheet.cell(total, font=BOLD, fmt=money_format(total)),
+                        sheet.cell(""),
+                    ]
+                )
+            staff = list(review.staff.all())
+            if staff:
+                sheet.header([_("Ressource humaine"), _("Nombre"), _("Durée")])
+                for person in staff:
+                    sheet.append(
+                        [
+                            sheet.cell(person.role),
+                            sheet.cell(person.count),
+                            sheet.cell(person.duration),
+                        ]
+                    )
+            items = list(review.items.all())
+            if items:
+                sheet.header([_("Élément"), _("Rubrique"), _("Texte")])
+                for item in items:
+                    sheet.append(
+                        [
+                            sheet.cell(str(ReviewItem.Kind(item.kind).label)),
+                            sheet.cell(item.heading),
+                            sheet.cell(item.text),
+                        ]
+                    )
+            if review.notes:
+                sheet.append(
+                    [sheet.cell(_("Notes"), font=BOLD), sheet.cell(""), sheet.cell(review.notes)]
+                )
+        if totals:
+            sheet.blank()
+            sheet.line(_("Financement par source, tous bilans confondus"), font=BOLD)
+            sheet.header([_("Source de financement"), _("Montant"), ""])
+            for funder, amount in totals.items():
+                sheet.append(
+                    [
+                        sheet.cell(funder),
+                        sheet.cell(amount, fmt=money_format(amount)),
+                        sheet.cell(""),
+                    ]
+                )
+            grand_total = sum(totals.values(), Decimal(0))
+            sheet.append(
+                [
+                    sheet.cell(_("Total"), font=BOLD),
+                    sheet.cell(grand_total, font=BOLD, fmt=money_format(grand_total)),
+                    sheet.cell(""),
+                ]
+            )
+
+    def changes_sheet(self, workbook):
+        changes = self.data.changes
+        sheet = Sheet(workbook, _("Changements"), [13, 9, 40, 22, 40, 50, 20])
+        header_row = 3
+        sheet.freeze_below(header_row, columns=0)
+        sheet.title(_("Changements depuis le %(date)s") % {"date": self.since_text()})
+        sheet.line(
+            _("%(count)s changement(s), du plus récent au plus ancien.") % {"count": len(changes)}
+        )
+        sheet.header(
+            [_("Date"), _("Code"), _("Action"), _("Type"), _("Changement"), _("Détail"), _("Par")]
+        )
+        for change in changes:
+            detail = [f"{f.label} : {f.before} → {f.after}" for f in change.fields]
+            if change.text:
+                detail.insert(0, change.text)
+            sheet.append(
+                [
+                    sheet.cell(change.date, fmt=DATE),
+                    sheet.cell(change.action_code),
+                    sheet.cell(change.action_title),
+                    sheet.cell(KIND_LABELS[change.kind]),
+                    sheet.cell(change.headline),
+                    sheet.cell("\n".join(detail)),
+                    sheet.cell(change.author),
+                ]
+            )
+        sheet.table(header_row, sheet.row_count)
+
+    def since_text(self):
+        return formats.date_format(self.data.since)
+
+
+def plain(value):
+    """A stored decimal as a spreadsheet number: 12, not 12.00."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def filename(plan, today=None):
+    today = today or timezone.localdate()
+    return f"{plan.slug}-{today:%Y-%m-%d}.xlsx"
+
+
+def export(plan, stream, *, since, language="fr", today=None):
+    """Write the plan's workbook to `stream` in `language`."""
+    with translation.override(language):
+        PlanWorkbook(plan, since=since, today=today).save(stream)
