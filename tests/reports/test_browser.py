@@ -1,23 +1,17 @@
 """The coordinator, in a real browser, takes the plan's workbook and report to the assembly,
 and the workbook goes back into the plan without changing anything."""
 
-import io
-
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from tests.dashboard import test_browser as dashboard
+from tests.dashboard.test_browser import PLAN_PATH, PLAN_TITLE, STARTED, log_in, shoot
+
 # The dashboard's browser fixtures: Debian's Chromium, a page, the seeded CASAL plan.
-from tests.dashboard.test_browser import (  # noqa: F401
-    PLAN_PATH,
-    PLAN_TITLE,
-    STARTED,
-    browser,
-    casal,
-    log_in,
-    page,
-    shoot,
-)
+browser = dashboard.browser
+page = dashboard.page
+casal = dashboard.casal
 
 
 def test_coordinator_downloads_the_workbook_and_the_report_then_reimports_the_workbook(
@@ -48,7 +42,7 @@ def test_coordinator_downloads_the_workbook_and_the_report_then_reimports_the_wo
     page.emulate_media(media="screen")
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger en PDF").click()
-    pdf = PdfReader(io.BytesIO(open(download.value.path(), "rb").read()))
+    pdf = PdfReader(download.value.path())
     assert PLAN_TITLE in " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
 
     # Back in the admin, the workbook imports into the same plan and changes nothing.
