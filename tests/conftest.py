@@ -1,5 +1,9 @@
 """Named users make every permission boundary testable: the coordinator changes plan data,
-the member reads it, the outsider has an account and no business here."""
+the member reads it, the outsider has an account and no business here. The browser tests of
+every app share one Chromium."""
+
+import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -7,6 +11,18 @@ from django.contrib.auth.models import Group
 from plans.groups import COORDINATION, MEMBERS
 
 PASSWORD = "mot-de-passe-de-test"
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+SHOTS = Path("/tmp/browser-shots")
 
 
 def make_user(django_user_model, username, group=None, is_staff=True):
@@ -43,3 +59,33 @@ def coordinator_client(client, coordinator):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if "CI" in os.environ:
+            pytest.fail(f"{reason}; CI never skips the browser tests.", pytrace=False)
+        pytest.skip(reason)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page (own cookies, so own session and language) on the live server."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="fr-CA",
+        timezone_id="America/Toronto",
+        viewport={"width": 1400, "height": 900},
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()

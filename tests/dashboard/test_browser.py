@@ -8,34 +8,23 @@ screenshot of each step in /tmp/browser-shots/ for a human to look at.
 import os
 import re
 import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from actions.models import Action
 from actions.services import change_status
 from partners.models import Organisation
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Coalition, Membership
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, SHOTS, make_user
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # beside it are still plain synchronous calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
-SHOTS = Path("/tmp/browser-shots")
 
 PLAN_SLUG = "casal-2016-2020"
 PLAN_TITLE = "Plan d'action opérationnel du CASAL 2016-2020"
@@ -58,34 +47,6 @@ STATUS_CHANGE = "Statut : À venir → En cours"
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if "CI" in os.environ:
-            pytest.fail(f"{reason}; CI never skips the browser tests.", pytrace=False)
-        pytest.skip(reason)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh page (own cookies, so own session and language) on the live server."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        locale="fr-CA",
-        timezone_id="America/Toronto",
-        viewport={"width": 1400, "height": 900},
-    )
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -315,8 +276,9 @@ def test_printed_plan_keeps_the_table_and_drops_the_controls(page, casal, tmp_pa
     page.emulate_media(media="print")
     expect(header).to_be_hidden()
     expect(nav).to_be_hidden()
-    expect(page.get_by_label("Langue")).to_be_hidden()
+    expect(page.get_by_label("Langue", exact=True)).to_be_hidden()
     expect(filters).to_be_hidden()
+    expect(page.get_by_role("button", name="Télécharger le classeur")).to_be_hidden()
     expect(page.get_by_role("link", name="Aller au contenu")).to_be_hidden()
     expect(table).to_be_visible()
     expect(action_rows(page)).to_have_count(ACTION_COUNT)

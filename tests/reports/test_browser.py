@@ -8,9 +8,7 @@ from pypdf import PdfReader
 from tests.dashboard import test_browser as dashboard
 from tests.dashboard.test_browser import PLAN_PATH, PLAN_TITLE, STARTED, log_in, shoot
 
-# The dashboard's browser fixtures: Debian's Chromium, a page, the seeded CASAL plan.
-browser = dashboard.browser
-page = dashboard.page
+# The seeded CASAL plan with its member and coordinator, as the dashboard's browser tests have it.
 casal = dashboard.casal
 
 
