@@ -6,6 +6,7 @@ code of three numbers or more. The partners cell lists one name per line in the 
 plan's legend, carriers in bold and those who declined struck through.
 """
 
+import functools
 import re
 
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +68,7 @@ def partner_label(link):
     return link.label_in_source or link.organisation.short_name or link.organisation.name
 
 
+@functools.cache
 def partner_font(confirmation, role):
     colour = ActionPartner.LEGEND[confirmation][0].lstrip("#").upper()
     return InlineFont(

@@ -6,7 +6,9 @@ admin's flat imports and exports, has no section rows, rich text or print set-up
 funder's copy of the plan needs.
 """
 
+import functools
 from collections import defaultdict
+from copy import copy
 from decimal import Decimal
 
 from django.utils import formats, timezone, translation
@@ -24,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from actions.models import Action, Target, TargetValue
 from dashboard.changes import plan_changes
 from dashboard.progress import Rollup, outline
-from partners.models import ActionPartner
+from partners.models import ActionPartner, Organisation
 from plans import table
 from plans.models import ReviewItem
 
@@ -42,6 +44,7 @@ CENTRE = Alignment(horizontal="center", vertical="top", wrap_text=True)
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=16)
 LATE_FONT = Font(bold=True, color="FF8B1A1A")
+ON_COLOUR = Font(bold=True, color="FF" + WHITE)  # words on a status or objective fill
 MONEY = '#,##0 "$"'
 MONEY_CENTS = '#,##0.00 "$"'
 DATE = "yyyy-mm-dd"
@@ -56,8 +59,24 @@ KIND_LABELS = {
 }
 
 
+@functools.cache
 def status_fill(status):
     return PatternFill("solid", fgColor=Action.STATUS_COLOURS[status].lstrip("#").upper())
+
+
+@functools.cache
+def organisation_font(confirmation, role):
+    """An organisation's name as the plan's legend colours it: carriers bold, declined struck."""
+    return Font(
+        color="FF" + ActionPartner.LEGEND[confirmation][0].lstrip("#").upper(),
+        bold=role == ActionPartner.Role.CARRIER,
+        strike=confirmation == ActionPartner.Confirmation.DECLINED,
+    )
+
+
+def labels(choices):
+    """{value: label} in the current language, translated once rather than once per cell."""
+    return {member.value: str(member.label) for member in choices}
 
 
 def money_format(amount):
@@ -67,8 +86,9 @@ def money_format(amount):
 class Sheet:
     """A write-only worksheet written row by row, with the layout every sheet shares."""
 
-    def __init__(self, workbook, title, widths):
+    def __init__(self, workbook, title, widths, styles):
         self.ws = workbook.create_sheet(title)
+        self.styles = styles
         self.row_count = 0
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
@@ -87,7 +107,16 @@ class Sheet:
         if isinstance(value, Promise):  # a lazily translated label
             value = str(value)
         cell = WriteOnlyCell(self.ws, value)
-        cell.alignment = alignment
+        # Setting a style looks it up by hashing every attribute: done for each of 100,000s
+        # of cells, that was half the export. Each combination is looked up once, then its
+        # style ids are copied, as openpyxl copies them between cells itself.
+        key = (id(font), id(fill), id(alignment), id(border), fmt)
+        known = self.styles.get(key)
+        if known is not None:
+            cell._style = copy(known[0])
+            return cell
+        if alignment is not None:
+            cell.alignment = alignment
         if font is not None:
             cell.font = font
         if fill is not None:
@@ -96,6 +125,8 @@ class Sheet:
             cell.border = border
         if fmt is not None:
             cell.number_format = fmt
+        # The style objects are kept with the ids, so that no id is reused by another object.
+        self.styles[key] = (copy(cell._style), (font, fill, alignment, border))
         return cell
 
     def append(self, cells):
@@ -184,6 +215,13 @@ class PlanWorkbook:
         self.plan = plan
 
     def save(self, stream):
+        self.styles = {}
+        self.statuses = labels(Action.Status)
+        self.target_kinds = labels(Target.Kind)
+        self.kinds = labels(Organisation.Kind)
+        self.roles = labels(ActionPartner.Role)
+        self.confirmations = labels(ActionPartner.Confirmation)
+        self.yes, self.no = _("Oui"), _("Non")
         workbook = Workbook(write_only=True)
         workbook.properties.title = self.plan.title
         workbook.properties.creator = "casal_tracker"
@@ -200,7 +238,7 @@ class PlanWorkbook:
 
     def cover(self, workbook):
         data, plan = self.data, self.plan
-        sheet = Sheet(workbook, _("Sommaire"), [34, 60])
+        sheet = Sheet(workbook, _("Sommaire"), [34, 60], self.styles)
         sheet.title(plan.title)
         sheet.blank()
         facts = [
@@ -230,7 +268,7 @@ class PlanWorkbook:
                 [
                     sheet.cell(
                         str(share.label),
-                        font=Font(bold=True, color="FF" + WHITE),
+                        font=ON_COLOUR,
                         fill=status_fill(share.status),
                     ),
                     sheet.cell(share.count, alignment=None),
@@ -263,7 +301,7 @@ class PlanWorkbook:
             *(label for _key, label in table.TRAILING_COLUMNS),
         ]
         widths = [9, 42, 50, 40, 30, *[11] * len(periods), 14, 13, 11, 15]
-        sheet = Sheet(workbook, _("Plan"), widths)
+        sheet = Sheet(workbook, _("Plan"), widths, self.styles)
         header_row = 4
         sheet.freeze_below(header_row, columns=2)
         sheet.title(plan.title)
@@ -283,7 +321,7 @@ class PlanWorkbook:
         blank_periods = [""] * len(periods)
         for section in data.sections:
             objective = section.item
-            fill, font = OBJECTIVE_FILL, Font(bold=True, color="FF" + WHITE)
+            fill, font = OBJECTIVE_FILL, ON_COLOUR
             sheet.append(
                 self.section_row(
                     sheet, objective.code, table.section_title(objective), section, fill, font
@@ -316,13 +354,13 @@ class PlanWorkbook:
                             ),
                             *(sheet.cell(mark, alignment=CENTRE) for mark in marks),
                             sheet.cell(
-                                str(action.get_status_display()),
-                                font=Font(bold=True, color="FF" + WHITE),
+                                self.statuses[action.status],
+                                font=ON_COLOUR,
                                 fill=status_fill(action.status),
                             ),
                             sheet.cell(action.progress, alignment=CENTRE),
                             sheet.cell(
-                                _("Oui") if action.is_late else "",
+                                self.yes if action.is_late else "",
                                 font=LATE_FONT,
                                 alignment=CENTRE,
                             ),
@@ -386,7 +424,9 @@ class PlanWorkbook:
             _("Livré"),
             _("Valeurs précédentes"),
         ]
-        sheet = Sheet(workbook, _("Cibles"), [9, 40, 44, 12, 16, 12, 12, 13, 11, 9, 34])
+        sheet = Sheet(
+            workbook, _("Cibles"), [9, 40, 44, 12, 16, 12, 12, 13, 11, 9, 34], self.styles
+        )
         sheet.freeze_below(1, columns=2)
         sheet.header(headers)
         for action in data.actions:
@@ -406,13 +446,13 @@ class PlanWorkbook:
                         sheet.cell(action.code),
                         sheet.cell(action.title),
                         sheet.cell(target.description),
-                        sheet.cell(str(target.get_kind_display())),
+                        sheet.cell(self.target_kinds[target.kind]),
                         sheet.cell(target.unit),
                         sheet.cell(plain(target.target_value)),
                         sheet.cell(plain(latest.value) if latest else None),
                         sheet.cell(latest.date if latest else None, fmt=DATE),
                         sheet.cell(reached),
-                        sheet.cell("" if is_count else (_("Oui") if target.is_done else _("Non"))),
+                        sheet.cell("" if is_count else (self.yes if target.is_done else self.no)),
                         sheet.cell(earlier),
                     ]
                 )
@@ -431,7 +471,7 @@ class PlanWorkbook:
             _("Avancement (%)"),
             _("En retard"),
         ]
-        sheet = Sheet(workbook, _("Organismes"), [34, 22, 13, 30, 9, 44, 14, 13, 11])
+        sheet = Sheet(workbook, _("Organismes"), [34, 22, 13, 30, 9, 44, 14, 13, 11], self.styles)
         sheet.freeze_below(1, columns=1)
         sheet.header(headers)
         rows = [
@@ -446,30 +486,26 @@ class PlanWorkbook:
                 [
                     sheet.cell(
                         organisation.name,
-                        font=Font(
-                            color="FF" + link.colour.lstrip("#").upper(),
-                            bold=link.role == ActionPartner.Role.CARRIER,
-                            strike=link.confirmation == ActionPartner.Confirmation.DECLINED,
-                        ),
+                        font=organisation_font(link.confirmation, link.role),
                     ),
-                    sheet.cell(str(organisation.get_kind_display())),
-                    sheet.cell(str(link.get_role_display())),
-                    sheet.cell(str(link.get_confirmation_display())),
+                    sheet.cell(self.kinds[organisation.kind]),
+                    sheet.cell(self.roles[link.role]),
+                    sheet.cell(self.confirmations[link.confirmation]),
                     sheet.cell(action.code),
                     sheet.cell(action.title),
                     sheet.cell(
-                        str(action.get_status_display()),
-                        font=Font(bold=True, color="FF" + WHITE),
+                        self.statuses[action.status],
+                        font=ON_COLOUR,
                         fill=status_fill(action.status),
                     ),
                     sheet.cell(action.progress, alignment=CENTRE),
-                    sheet.cell(_("Oui") if action.is_late else "", font=LATE_FONT),
+                    sheet.cell(self.yes if action.is_late else "", font=LATE_FONT),
                 ]
             )
         sheet.table(1, sheet.row_count)
 
     def reviews_sheet(self, workbook):
-        sheet = Sheet(workbook, _("Bilans"), [40, 22, 60])
+        sheet = Sheet(workbook, _("Bilans"), [40, 22, 60], self.styles)
         sheet.title(_("Bilans du plan"))
         if not self.data.reviews:
             sheet.line(_("Aucun bilan n'est enregistré pour ce plan."))
@@ -483,18 +519,14 @@ class PlanWorkbook:
             }
             sheet.append(
                 [
-                    sheet.cell(
-                        review.title, font=Font(bold=True, color="FF" + WHITE), fill=OBJECTIVE_FILL
-                    ),
-                    sheet.cell(
-                        period, font=Font(bold=True, color="FF" + WHITE), fill=OBJECTIVE_FILL
-                    ),
+                    sheet.cell(review.title, font=ON_COLOUR, fill=OBJECTIVE_FILL),
+                    sheet.cell(period, font=ON_COLOUR, fill=OBJECTIVE_FILL),
                     sheet.cell(
                         _("Présenté à l'assemblée du %(date)s")
                         % {"date": formats.date_format(review.presented_at.date)}
                         if review.presented_at
                         else "",
-                        font=Font(bold=True, color="FF" + WHITE),
+                        font=ON_COLOUR,
                         fill=OBJECTIVE_FILL,
                     ),
                 ]
@@ -575,7 +607,7 @@ class PlanWorkbook:
 
     def changes_sheet(self, workbook):
         changes = self.data.changes
-        sheet = Sheet(workbook, _("Changements"), [13, 9, 40, 22, 40, 50, 20])
+        sheet = Sheet(workbook, _("Changements"), [13, 9, 40, 22, 40, 50, 20], self.styles)
         header_row = 3
         sheet.freeze_below(header_row, columns=0)
         sheet.title(_("Changements depuis le %(date)s") % {"date": self.since_text()})
