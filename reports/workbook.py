@@ -187,9 +187,15 @@ class PlanData:
         for action_id, period_id in through.values_list("action_id", "period_id"):
             self.schedule[action_id].add(period_id)
 
+        # Each organisation once, not a copy per link as select_related would make.
+        organisations = Organisation.objects.filter(action_links__action__plan=plan).distinct()
+        organisations = {organisation.pk: organisation for organisation in organisations}
         self.links = defaultdict(list)
-        links = ActionPartner.objects.filter(action__plan=plan).select_related("organisation")
-        for link in links.order_by("action_id", "order", "id"):
+        links = ActionPartner.objects.filter(action__plan=plan).order_by(
+            "action_id", "order", "id"
+        )
+        for link in links:
+            link.organisation = organisations[link.organisation_id]
             self.links[link.action_id].append(link)
 
         self.targets = defaultdict(list)
