@@ -14,7 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
 from django.http import Http404
 
-from plans.models import Coalition
+from plans.models import Coalition, Plan
 
 
 class Reader:
@@ -94,6 +94,13 @@ def get_readable(request, queryset, *, coalition_field, shared=False, **lookup):
     for part in path:  # the view's queryset select_related()s this path
         holder = getattr(holder, part)
     return obj, user_reader.may_change(obj, {getattr(holder, f"{last}_id")})
+
+
+def get_readable_plan(request, slug):
+    """(plan with its coalition, whether the user may change it), or 404."""
+    return get_readable(
+        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
+    )
 
 
 def dashboard_view(view):

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from actions.models import Action, Target
-from dashboard.access import dashboard_view, get_readable, reader
+from dashboard.access import dashboard_view, get_readable, get_readable_plan, reader
 from dashboard.changes import (
     action_timeline,
     count_by_kind,
@@ -14,7 +14,7 @@ from dashboard.changes import (
 from dashboard.forms import ActionFilterForm, SinceForm
 from dashboard.progress import Rollup, by_plan, outline
 from partners.models import ActionPartner, Organisation
-from plans.models import Assembly, Coalition, Plan, Theme
+from plans.models import Assembly, Coalition, Theme
 from reports.forms import WorkbookForm
 
 
@@ -59,9 +59,7 @@ def home(request):
 
 @dashboard_view
 def plan_detail(request, slug):
-    plan, can_change = get_readable(
-        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
-    )
+    plan, can_change = get_readable_plan(request, slug)
     periods = list(plan.periods.all())
     objectives = list(plan.objectives.prefetch_related("sub_objectives"))
     organisations = list(Organisation.objects.filter(action_links__action__plan=plan).distinct())
@@ -204,9 +202,7 @@ def theme_detail(request, code):
 
 @dashboard_view
 def plan_changes_view(request, slug):
-    plan, can_change = get_readable(
-        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
-    )
+    plan, can_change = get_readable_plan(request, slug)
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
     held = [a for a in assemblies if a.date <= today]

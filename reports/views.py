@@ -5,19 +5,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dashboard.access import dashboard_view, get_readable
+from dashboard.access import dashboard_view, get_readable_plan
 from dashboard.changes import count_by_kind, default_since, group_by_action, plan_changes
 from dashboard.progress import Rollup, outline
 from dashboard.views import partner_links
-from plans.models import Plan
 from reports import pdf, workbook
 from reports.forms import WorkbookForm
-
-
-def readable_plan(request, slug):
-    return get_readable(
-        request, Plan.objects.select_related("coalition"), coalition_field="coalition", slug=slug
-    )
 
 
 def since_for(request, assemblies, today):
@@ -36,7 +29,7 @@ def since_for(request, assemblies, today):
 
 @dashboard_view
 def plan_workbook(request, slug):
-    plan, _can_change = readable_plan(request, slug)
+    plan, _can_change = get_readable_plan(request, slug)
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
     form, since, _assembly = since_for(request, assemblies, today)
@@ -79,13 +72,13 @@ def assembly_context(request, plan, can_change):
 
 @dashboard_view
 def assembly_report(request, slug):
-    plan, can_change = readable_plan(request, slug)
+    plan, can_change = get_readable_plan(request, slug)
     return render(request, "reports/assembly.html", assembly_context(request, plan, can_change))
 
 
 @dashboard_view
 def assembly_report_pdf(request, slug):
-    plan, can_change = readable_plan(request, slug)
+    plan, can_change = get_readable_plan(request, slug)
     context = {**assembly_context(request, plan, can_change), "as_pdf": True}
     try:
         document = pdf.render(request, "reports/assembly.html", context)

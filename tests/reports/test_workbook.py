@@ -19,9 +19,10 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import change_status
 from partners.models import ActionPartner
-from plans.models import Assembly, Membership, Plan, Review, ReviewFunding, ReviewMeeting
+from plans.models import Assembly, Membership, Plan, Review
 from reports import workbook
 from tests.dashboard.reading import login_redirect
+from tests.dashboard.test_pages import rich_plan
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -32,6 +33,7 @@ from tests.factories import (
     SubObjectiveFactory,
     TargetFactory,
     TargetValueFactory,
+    ThemeFactory,
     build_plan,
 )
 from tests.plans.sources import ROOT
@@ -747,44 +749,22 @@ SIZES = [(5, 1), (60, 3)]
 QUERY_CAP = 38
 
 
-def funded_plan(*, actions, per_action, coalition, author):
-    """build_plan with what every sheet reads: counted targets with values, a review with
-    funding and meetings, and status changes by `author`."""
-    plan, created = build_plan(
-        actions=actions, coalition=coalition, partners_per_action=per_action
-    )
-    review = Review.objects.create(
-        plan=plan, title="Bilan", start=datetime.date(2017, 4, 1), end=datetime.date(2018, 3, 31)
-    )
-    for order in range(per_action):
-        ReviewFunding.objects.create(review=review, funder=f"Bailleur {order}", amount=1000)
-        ReviewMeeting.objects.create(review=review, body=f"Comité {order}", count=2)
-    for action in created:
-        for _order in range(per_action):
-            target = TargetFactory(action=action, kind=Target.Kind.COUNT, target_value=10)
-            TargetValueFactory(target=target, value=3, date=datetime.date(2017, 1, 1))
-            TargetValueFactory(target=target, value=7)
-        change_status(action=action, status=Action.Status.IN_PROGRESS, user=author)
-    return plan, created
-
-
 def test_workbook_query_count_does_not_grow_with_the_plan(
-    client, member, coordinator, django_assert_max_num_queries
+    client, coordinator, django_assert_max_num_queries
 ):
-    client.force_login(member)
+    client.force_login(coordinator)
+    theme = ThemeFactory()
     counts = []
     for actions, per_action in SIZES:
-        coalition = CoalitionFactory()
-        Membership.objects.create(coalition=coalition, user=member)
-        plan, created = funded_plan(
-            actions=actions, per_action=per_action, coalition=coalition, author=coordinator
-        )
-        client.get(workbook_url(plan))  # warm the per-process caches
+        # What every sheet reads: partners, counted targets with values, a funded review,
+        # status changes and notes.
+        data = rich_plan(actions=actions, per_action=per_action, author=coordinator, theme=theme)
+        client.get(workbook_url(data.plan))  # warm the per-process caches
         with django_assert_max_num_queries(QUERY_CAP) as captured:
-            response = client.get(workbook_url(plan))
+            response = client.get(workbook_url(data.plan))
         assert response.status_code == 200
         book = open_workbook(response.content)
-        assert row_of(book["Plan"], created[-1].code)[1].value == created[-1].title
+        assert row_of(book["Plan"], data.action.code)[1].value == data.action.title
         kinds = [row[3].value for row in book["Changements"].iter_rows(min_row=4)]
         assert kinds.count("Statut") == actions  # one status change per action
         counts.append(len(captured))
