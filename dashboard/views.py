@@ -200,17 +200,27 @@ def theme_detail(request, code):
     )
 
 
+def chosen_since(request, assemblies, today, form_class=SinceForm):
+    """(form, date, assembly on that date or None, whether the date is the default) for the
+    pages that show changes since a date: ?since= if valid, else the last assembly held, else
+    30 days back. `assemblies` are the coalition's, newest first."""
+    form = form_class(request.GET or None)
+    chosen = form.cleaned_data["since"] if form.is_valid() else None
+    since, assembly = default_since(assemblies, today)
+    if chosen:
+        since = chosen
+        assembly = next((a for a in assemblies if a.date == chosen), None)
+    if not form.is_bound:
+        form = form_class(initial={"since": since})
+    return form, since, assembly, chosen is None
+
+
 @dashboard_view
 def plan_changes_view(request, slug):
     plan, can_change = get_readable_plan(request, slug)
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
-    held = [a for a in assemblies if a.date <= today]
-    form = SinceForm(request.GET or None)
-    chosen = form.cleaned_data["since"] if form.is_valid() else None
-    since = chosen or default_since(assemblies, today)[0]
-    if not form.is_bound:
-        form = SinceForm(initial={"since": since})
+    form, since, assembly, default_used = chosen_since(request, assemblies, today)
     changes = plan_changes(plan, since)
     return render(
         request,
@@ -220,9 +230,9 @@ def plan_changes_view(request, slug):
             "can_change": can_change,
             "form": form,
             "since": since,
-            "assembly": next((a for a in assemblies if a.date == since), None),
-            "assemblies": held,
-            "default_used": chosen is None,
+            "assembly": assembly,
+            "assemblies": [a for a in assemblies if a.date <= today],
+            "default_used": default_used,
             "groups": group_by_action(changes),
             "counts": count_by_kind(changes),
             "total": len(changes),

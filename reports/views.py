@@ -6,25 +6,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import dashboard_view, get_readable_plan
-from dashboard.changes import count_by_kind, default_since, group_by_action, plan_changes
+from dashboard.changes import count_by_kind, group_by_action, plan_changes
 from dashboard.progress import Rollup, outline
-from dashboard.views import partner_links
+from dashboard.views import chosen_since, partner_links
 from reports import pdf, workbook
 from reports.forms import WorkbookForm
-
-
-def since_for(request, assemblies, today):
-    """(form, date, assembly or None): the date asked for in ?since=, else the last
-    assembly's (or 30 days back). `assemblies` are the coalition's, newest first."""
-    form = WorkbookForm(request.GET or None)
-    chosen = form.cleaned_data["since"] if form.is_valid() else None
-    since, assembly = default_since(assemblies, today)
-    if chosen:
-        since = chosen
-        assembly = next((a for a in assemblies if a.date == chosen), None)
-    if not form.is_bound:
-        form = WorkbookForm(initial={"since": since})
-    return form, since, assembly
 
 
 @dashboard_view
@@ -32,7 +18,7 @@ def plan_workbook(request, slug):
     plan, _can_change = get_readable_plan(request, slug)
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
-    form, since, _assembly = since_for(request, assemblies, today)
+    form, since, _assembly, _default = chosen_since(request, assemblies, today, WorkbookForm)
     stream = io.BytesIO()
     workbook.export(plan, stream, since=since, language=form.language_or("fr"), today=today)
     response = HttpResponse(stream.getvalue(), content_type=workbook.CONTENT_TYPE)
@@ -43,7 +29,7 @@ def plan_workbook(request, slug):
 def assembly_context(request, plan, can_change):
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
-    form, since, assembly = since_for(request, assemblies, today)
+    form, since, assembly, _default = chosen_since(request, assemblies, today, WorkbookForm)
     actions = list(
         plan.actions.with_progress()
         .with_late(today)

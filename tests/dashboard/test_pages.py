@@ -888,23 +888,39 @@ SHOWS = {
 }
 
 
+def query_counts(client, author, assert_max_queries, *, address, cap, check):
+    """The queries of one page at both SIZES of rich_plan, each under `cap`, once the
+    per-process caches are warm; `check(response, data, actions)` asserts it is a real page."""
+    client.force_login(author)
+    theme = ThemeFactory()
+    counts = []
+    for actions, per_action in SIZES:
+        data = rich_plan(actions=actions, per_action=per_action, author=author, theme=theme)
+        client.get(address(data))  # warm the per-process caches
+        # `captured` is a django.test.utils.CaptureQueriesContext.
+        with assert_max_queries(cap) as captured:
+            response = client.get(address(data))
+        check(response, data, actions)
+        counts.append(len(captured))
+    return counts
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_query_count_does_not_grow_with_the_plan(
     client, coordinator, django_assert_max_num_queries, page
 ):
-    client.force_login(coordinator)
-    theme = ThemeFactory()
-    counts = []
-    for actions, per_action in SIZES:
-        data = rich_plan(actions=actions, per_action=per_action, author=coordinator, theme=theme)
-        address = PAGES[page](data)
-        client.get(address)  # warm the per-process caches
-        # `captured` is a django.test.utils.CaptureQueriesContext.
-        with django_assert_max_num_queries(QUERY_CAPS[page]) as captured:
-            response = client.get(address)
+    def check(response, data, actions):
         assert response.status_code == 200
         assert SHOWS[page](data) in main_text(response)
-        counts.append(len(captured))
+
+    counts = query_counts(
+        client,
+        coordinator,
+        django_assert_max_num_queries,
+        address=PAGES[page],
+        cap=QUERY_CAPS[page],
+        check=check,
+    )
 
     assert counts[0] == counts[1], (
         f"{page}: {counts[0]} queries when small, {counts[1]} when large"
