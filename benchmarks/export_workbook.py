@@ -27,20 +27,15 @@ import pickle
 import pstats
 import random
 import resource
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
+from common import database_label, log, scratch_database, setup_django
 
-SETTINGS = "casal_tracker.settings"
 # The state date of the figures in README.md; the changes are asked for since 30 days before.
 TODAY = datetime.date(2026, 11, 22)
 SINCE = TODAY - datetime.timedelta(days=30)
@@ -85,74 +80,6 @@ TITLE_OBJECTS = [
     "le transport vers les points de service alimentaire",
     "les jardins collectifs et l'agriculture urbaine",
 ]
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def setup_django():
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
-    django.setup()
-
-
-# Database -------------------------------------------------------------------------------
-
-
-def is_postgres(url):
-    return url.split(":", 1)[0] in {"postgres", "postgresql", "pgsql", "postgis"}
-
-
-def postgres_admin(url):
-    """A connection to the server's maintenance database, and the benchmark database's name."""
-    import dj_database_url
-    import psycopg2
-
-    config = dj_database_url.parse(url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-    )
-    connection.autocommit = True
-    return connection, config["NAME"]
-
-
-def recreate_postgres_database(url):
-    from psycopg2 import sql
-
-    connection, name = postgres_admin(url)
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
-
-
-def drop_postgres_database(url):
-    from psycopg2 import sql
-
-    connection, name = postgres_admin(url)
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-    connection.close()
-
-
-def database_label(url):
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        return f"SQLite {sqlite3.sqlite_version}"
-    return connection.vendor
 
 
 # The synthetic plan -----------------------------------------------------------------------
@@ -583,25 +510,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="casal-bench-"))
-    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
-    os.environ["DATABASE_URL"] = database_url  # the child processes inherit both
-    postgres = is_postgres(database_url)
-    if postgres:
-        recreate_postgres_database(database_url)
-    try:
+    with scratch_database(args.database_url, keep=args.keep) as (database_url, workdir):
         results = benchmark(args, workdir, database_url)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if postgres and not args.keep:
-            drop_postgres_database(database_url)
-        if args.keep:
-            log(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
     out = sys.stderr if args.json == "-" else sys.stdout  # keep stdout for the JSON
     print(table(results), file=out)
@@ -662,7 +572,7 @@ def benchmark(args, workdir, database_url):
         "actions": args.actions,
         "rows": {title: len(rows) for title, rows in sheets},
         "objects": counts,
-        "database": database_label(database_url),
+        "database": database_label(),
         "python": sys.version.split()[0],
         "django": __import__("django").get_version(),
         "openpyxl": openpyxl.__version__,

@@ -82,9 +82,10 @@ def get_readable(request, queryset, *, coalition_field, shared=False, **lookup):
     readable = Q()
     for path in paths:
         readable |= Q(**{f"{path}__in": user_reader.coalition_ids})
-    # A subquery, so that paths through several rows never repeat the object.
-    visible = queryset.filter(pk__in=queryset.model.objects.filter(readable).values("pk"))
-    obj = visible.filter(**lookup).first()
+    # A subquery, so that paths through several rows never repeat the object; the lookup
+    # narrows it too, so that it reads this object's rows only, not every readable one.
+    readable = queryset.model.objects.filter(readable, **lookup).values("pk")
+    obj = queryset.filter(pk__in=readable).filter(**lookup).first()
     if obj is None:
         raise Http404
     if shared:

@@ -70,7 +70,6 @@ def plan_detail(request, slug):
         organisations=organisations,
         themes=Theme.objects.all(),
     )
-    # with_late() groups rows, which drops the model's ordering: ask for code order again.
     actions = form.filter(plan.actions.with_progress().with_late().order_by("sort_key"))
     actions = list(actions.prefetch_related("periods", "themes", partner_links()))
     today = timezone.localdate()
