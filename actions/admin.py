@@ -19,7 +19,7 @@ from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.resources import ActionResource
 from actions.services import change_status
 from partners.admin import legend_chip
-from partners.models import ActionPartner
+from partners.models import ActionPartner, Organisation
 from plans.admin import PlanDataImportExportAdmin
 from plans.history import HistoryAdmin
 from plans.models import Objective, Period, SubObjective
@@ -60,10 +60,14 @@ class PlanScopedFilter(admin.SimpleListFilter):
     model = None
     lookup = None
 
+    @staticmethod
+    def chosen_plan(request):
+        plan_id = request.GET.get("plan__id__exact")
+        return int(plan_id) if plan_id and plan_id.isdigit() else None
+
     def choices_queryset(self, request):
         queryset = self.model.objects.select_related("plan__coalition")
-        plan_id = request.GET.get("plan__id__exact")
-        if plan_id and plan_id.isdigit():
+        if plan_id := self.chosen_plan(request):
             queryset = queryset.filter(plan_id=plan_id)
         return queryset
 
@@ -94,6 +98,27 @@ class PeriodFilter(PlanScopedFilter):
 
     def lookups(self, request, model_admin):
         return [(p.pk, in_plan(p.plan, p.label)) for p in self.choices_queryset(request)]
+
+
+class OrganisationFilter(PlanScopedFilter):
+    """The organisations of the plan picked in the plan filter, or of every plan: the
+    organisations of every coalition of a region would make a list of thousands."""
+
+    title = _("organisation")
+    parameter_name = "organisation"
+
+    def lookups(self, request, model_admin):
+        organisations = Organisation.objects.filter(action_links__isnull=False)
+        if plan_id := self.chosen_plan(request):
+            organisations = Organisation.objects.filter(action_links__action__plan_id=plan_id)
+        return [(o.pk, o.name) for o in organisations.distinct().only("name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            # A subquery: a join would repeat an action once per matching link.
+            linked = Action.objects.filter(partner_links__organisation=self.value())
+            return queryset.filter(pk__in=linked.values("pk"))
+        return queryset
 
 
 class ActionChangeList(ChangeList):
@@ -239,7 +264,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
         ObjectiveFilter,
         "status",
         PeriodFilter,
-        ("partner_links__organisation", admin.RelatedOnlyFieldListFilter),
+        OrganisationFilter,
         LateFilter,
         "themes",
     ]

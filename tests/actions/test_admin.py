@@ -276,6 +276,24 @@ def test_list_offers_its_filters_in_french(coordinator_client, catalogue):
     assert "Marché solidaire de Laval" in content
 
 
+def test_organisation_filter_lists_the_chosen_plans_organisations(coordinator_client, catalogue):
+    ActionPartnerFactory(
+        action=catalogue.elsewhere, organisation=OrganisationFactory(name="Épicerie de Lachine")
+    )
+    other_plan = catalogue.elsewhere.plan
+
+    everything = html(coordinator_client.get(CHANGELIST))
+    this_plan = html(coordinator_client.get(CHANGELIST, {"plan__id__exact": catalogue.plan.pk}))
+    other = html(coordinator_client.get(CHANGELIST, {"plan__id__exact": other_plan.pk}))
+
+    assert "Marché solidaire de Laval" in everything
+    assert "Épicerie de Lachine" in everything
+    assert "Marché solidaire de Laval" in this_plan
+    assert "Épicerie de Lachine" not in this_plan
+    assert "Épicerie de Lachine" in other
+    assert "Marché solidaire de Laval" not in other
+
+
 @pytest.mark.parametrize(
     ("query", "shown"),
     [
@@ -286,7 +304,7 @@ def test_list_offers_its_filters_in_french(coordinator_client, catalogue):
         pytest.param(lambda c: {"status__exact": "done"}, {"1.1.2"}, id="status"),
         pytest.param(lambda c: {"period": c.ended.pk}, {"1.1.1", "1.1.2"}, id="period"),
         pytest.param(
-            lambda c: {"partner_links__organisation__id__exact": c.market.pk},
+            lambda c: {"organisation": c.market.pk},
             {"1.1.1"},
             id="organisation",
         ),
