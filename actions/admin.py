@@ -337,7 +337,11 @@ class ActionAdmin(PlanDataImportExportAdmin):
         if periods is None:  # view-only users get read-only fields
             return form
         if obj is not None:
+            # An action's sub-objectives and periods are its plan's, not every plan's in the
+            # database: a province holds thousands.
             periods.queryset = obj.plan.periods.all()
+            sub_objective = form.base_fields["sub_objective"]
+            sub_objective.queryset = sub_objective.queryset.filter(objective__plan=obj.plan_id)
         else:
             periods.queryset = Period.objects.select_related("plan__coalition")
             periods.label_from_instance = lambda p: in_plan(p.plan, p.label)

@@ -276,6 +276,14 @@ def test_list_offers_its_filters_in_french(coordinator_client, catalogue):
     assert "Marché solidaire de Laval" in content
 
 
+def test_action_form_offers_its_own_plans_sub_objectives_only(coordinator_client, catalogue):
+    content = html(coordinator_client.get(change_url(catalogue.late)))
+
+    select = re.search(r'<select name="sub_objective".*?</select>', content, re.S).group(0)
+    assert f'value="{catalogue.upcoming.sub_objective_id}"' in select  # 2.1, same plan
+    assert f'value="{catalogue.elsewhere.sub_objective_id}"' not in select  # 3.1, other plan
+
+
 def test_organisation_filter_lists_the_chosen_plans_organisations(coordinator_client, catalogue):
     ActionPartnerFactory(
         action=catalogue.elsewhere, organisation=OrganisationFactory(name="Épicerie de Lachine")
