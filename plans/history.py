@@ -1,5 +1,7 @@
 """How history reads in the admin: the words the coordinator chose, not stored codes."""
 
+from html import unescape
+
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -15,9 +17,12 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
         return "—" if value in (None, "", []) else value
 
     def readable_changes(self, delta):
-        """["Statut : À venir → Réalisée", …] for a ModelDelta."""
+        """["Statut : À venir → Réalisée", …] for a ModelDelta, as plain text.
+
+        simple-history escapes the values for its HTML page; this text goes into messages
+        that the templates escape, so it is unescaped here to be escaped only once."""
         return [
-            f"{change['field']} : {change['old']} → {change['new']}"
+            unescape(f"{change['field']} : {change['old']} → {change['new']}")
             for change in self.context_for_delta_changes(delta)
         ]
 

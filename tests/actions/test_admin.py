@@ -741,6 +741,22 @@ def test_stale_change_form_is_refused_and_says_what_changed(
     assert action.title == "Mobiliser les producteurs"
 
 
+def test_stale_change_form_quotes_what_changed_as_typed(
+    coordinator_client, colleague, tracked_action
+):
+    action = tracked_action.action
+    opened = coordinator_client.get(change_url(action))
+    action.means = "Présenter l'outil à l'assemblée"
+    action._history_user = colleague
+    action.save()
+
+    response = coordinator_client.post(change_url(action), change_form_data(opened))
+
+    raw = response.content.decode()
+    assert "Présenter l&#x27;outil à l&#x27;assemblée" in raw  # escaped once, read as typed
+    assert "&amp;#x27;" not in raw
+
+
 def test_fresh_change_form_saves(coordinator_client, tracked_action):
     action = tracked_action.action
     data = change_form_data(coordinator_client.get(change_url(action)))
