@@ -52,16 +52,6 @@ SEED = 20261122
 TIME_RATIO_LIMIT = 10
 MEMORY_RATIO_LIMIT = 5
 
-MEANS_SENTENCES = [
-    "Rencontrer les organismes du quartier pour recenser les besoins des ménages.",
-    "Mobiliser les bénévoles de la table et coordonner leurs disponibilités.",
-    "Produire un outil de repérage simple, en français et en anglais.",
-    "Présenter les résultats au comité de suivi avant l'assemblée générale.",
-    "Chercher un financement récurrent auprès des bailleurs de fonds de la région.",
-    "Évaluer la démarche avec les personnes rejointes et ajuster le calendrier.",
-    "S'appuyer sur les cuisines collectives et les jardins communautaires existants.",
-    "Documenter les pratiques prometteuses pour les partager avec les autres tables.",
-]
 TITLE_WORDS = [
     "Soutenir",
     "Développer",
@@ -95,6 +85,7 @@ def build_plan(action_count):
     from actions.models import Action, Target, TargetValue, code_sort_key
     from partners.models import ActionPartner, Organisation
     from plans.models import Coalition, Objective, Period, Plan, SubObjective
+    from plans.synthetic import MEANS
 
     rng = random.Random(SEED)
     with transaction.atomic():
@@ -173,7 +164,7 @@ def build_plan(action_count):
                 if status == Action.Status.IN_PROGRESS and rng.random() < 0.7
                 else None
             )
-            means = " ".join(rng.sample(MEANS_SENTENCES, rng.randint(2, 4)))
+            means = " ".join(rng.sample(MEANS, rng.randint(2, 4)))
             actions.append(
                 Action(
                     plan=plan,

@@ -212,8 +212,8 @@ class Generator:
             self.streams[stage, key] = random.Random(f"{self.seed}:{stage}:{key}")
         self.rng = self.streams[stage, key]
 
-    def for_plan(self, stage, plan_id):
-        self.stream(stage, self.plans_by_id()[plan_id].index)
+    def for_plan(self, stage, plan):
+        self.stream(stage, plan.index)
 
     def moment(self, day):
         """An aware datetime during office hours of `day`."""
@@ -330,6 +330,8 @@ class Generator:
         self.superuser, people = users[0], users[1:]
         self.coordinators = people[0::2]
         self.members = people[1::2]
+        for coalition, coordinator in zip(self.coalitions, self.coordinators, strict=True):
+            coalition.coordinator = coordinator
         Group.objects.get(name=COORDINATION).user_set.add(*self.coordinators)
         Group.objects.get(name=MEMBERS).user_set.add(*self.members)
         self.summary.users = [
@@ -427,7 +429,7 @@ class Generator:
         for plan in self.plans:
             self.stream("plan", plan.index)
             plan._history_date = self.moment(plan.adopted_on)
-            plan._history_user_id = self.coordinator_of(plan).pk
+            plan._history_user_id = plan.coalition.coordinator.pk
         self.record(Plan, self.plans)
 
         periods, objectives = [], []
@@ -460,7 +462,7 @@ class Generator:
         objectives = self.create(Objective, objectives)
         subs = []
         for objective in objectives:
-            self.for_plan("outline", objective.plan_id)
+            self.for_plan("outline", objective.plan)
             for number in range(1, self.rng.randint(2, 4) + 1):
                 subs.append(
                     SubObjective(
@@ -474,25 +476,12 @@ class Generator:
             self.subs.setdefault(sub.objective.plan_id, []).append(sub)
         for model, objs in [(Period, periods), (Objective, objectives), (SubObjective, subs)]:
             for obj in objs:
-                plan = self.plan_of(obj)
+                plan = obj.objective.plan if model is SubObjective else obj.plan
                 self.stream("outline", plan.index)
                 obj._history_date = self.moment(plan.adopted_on)
             self.record(model, objs)
 
-    def plan_of(self, obj):
-        plan_id = obj.objective.plan_id if isinstance(obj, SubObjective) else obj.plan_id
-        return self.plans_by_id()[plan_id]
-
-    def plans_by_id(self):
-        if not hasattr(self, "_plans_by_id"):
-            self._plans_by_id = {plan.pk: plan for plan in self.plans}
-        return self._plans_by_id
-
-    def coordinator_of(self, plan):
-        return self.coordinators[self.coalitions.index(plan.coalition)]
-
     def build_actions(self):
-        coordinators = dict(zip([c.pk for c in self.coalitions], self.coordinators, strict=True))
         actions = []
         for plan in self.plans:
             self.stream("actions", plan.index)
@@ -519,7 +508,7 @@ class Generator:
                     created_at=adopted,
                     updated_at=adopted,
                 )
-                action.coordinator = coordinators[plan.coalition_id]
+                action.coordinator = plan.coalition.coordinator
                 # Those that moved on since the adoption changed status once, on this day.
                 action.changed_on = None
                 if status != Action.Status.PLANNED or completion is not None:
@@ -535,7 +524,7 @@ class Generator:
         Schedule, Tagging = Action.periods.through, Action.themes.through
         schedule, tagging = [], []
         for action in self.actions:
-            self.for_plan("schedule", action.plan_id)
+            self.for_plan("schedule", action.plan)
             periods = self.periods[action.plan_id]
             first = self.rng.randrange(len(periods))
             last = min(len(periods), first + self.rng.choice([1, 1, 2, 3]))
@@ -558,7 +547,7 @@ class Generator:
             action._history_user_id = action.coordinator.pk
         added = self.record(Action, self.actions)
         for action in self.actions:
-            self.for_plan("status", action.plan_id)
+            self.for_plan("status", action.plan)
             action.status, action.completion = final[action.pk]
             if action.changed_on is None:
                 continue
@@ -611,7 +600,7 @@ class Generator:
     def build_targets(self):
         targets = []
         for action in self.actions:
-            self.for_plan("targets", action.plan_id)
+            self.for_plan("targets", action.plan)
             for order in range(self.rng.choice([1, 1, 2, 2, 3])):
                 if self.rng.random() < 0.6:
                     description, unit, goals = self.rng.choice(COUNT_TARGETS)
@@ -639,9 +628,9 @@ class Generator:
         targets = self.create(Target, targets)
         values, delivered = [], []
         for target in targets:
-            self.for_plan("values", target.action.plan_id)
+            self.for_plan("values", target.action.plan)
             action = target.action
-            plan = self.plans_by_id()[action.plan_id]
+            plan = action.plan
             target._history_date = self.moment(plan.adopted_on)
             target._history_user_id = action.coordinator.pk
             if target.kind == Target.Kind.DELIVERABLE:
@@ -670,8 +659,8 @@ class Generator:
             target.is_done = False
         self.record(Target, targets)
         for target in delivered:
-            self.for_plan("delivered", target.action.plan_id)
-            plan = self.plans_by_id()[target.action.plan_id]
+            self.for_plan("delivered", target.action.plan)
+            plan = target.action.plan
             target.is_done = True
             target._history_date = self.moment(
                 self.day_between(plan.adopted_on, min(plan.end, self.today), recent=True)
@@ -684,8 +673,8 @@ class Generator:
         confirmed = []
         links = self.create(ActionPartner, [link for a in self.actions for link in a.links])
         for link in links:
-            self.for_plan("partners", link.action.plan_id)
-            plan = self.plans_by_id()[link.action.plan_id]
+            self.for_plan("partners", link.action.plan)
+            plan = link.action.plan
             link._history_date = self.moment(plan.adopted_on)
             link._history_user_id = link.action.coordinator.pk
             # Some partners were asked after the plan's adoption and confirmed later.
@@ -695,8 +684,8 @@ class Generator:
                 link.confirmation = Confirmation.POTENTIAL
         self.record(ActionPartner, links)
         for link, confirmation in confirmed:
-            self.for_plan("confirmed", link.action.plan_id)
-            plan = self.plans_by_id()[link.action.plan_id]
+            self.for_plan("confirmed", link.action.plan)
+            plan = link.action.plan
             link.confirmation = confirmation
             link._history_date = self.moment(
                 self.day_between(plan.adopted_on, min(plan.end, self.today), recent=True)
@@ -706,10 +695,10 @@ class Generator:
     def build_notes(self):
         notes = list(self.status_notes)
         for action in self.actions:
-            self.for_plan("notes", action.plan_id)
+            self.for_plan("notes", action.plan)
             if action.status == Action.Status.PLANNED:
                 continue
-            plan = self.plans_by_id()[action.plan_id]
+            plan = action.plan
             for _ in range(self.rng.choice([0, 0, 1, 1, 2])):
                 notes.append(
                     ProgressNote(
@@ -723,7 +712,7 @@ class Generator:
                     )
                 )
         for note in notes:
-            self.for_plan("notes-history", note.action.plan_id)
+            self.for_plan("notes-history", note.action.plan)
             note.created_at = note.created_at or self.moment(note.date)  # written on its day
             note._history_date, note._history_user_id = note.created_at, note.author.pk
         with dates_as_given(ProgressNote):
