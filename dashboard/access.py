@@ -83,9 +83,9 @@ def get_readable(request, queryset, *, coalition_field, shared=False, **lookup):
     for path in paths:
         readable |= Q(**{f"{path}__in": user_reader.coalition_ids})
     # A subquery, so that paths through several rows never repeat the object; the lookup
-    # narrows it too, so that it reads this object's rows only, not every readable one.
+    # goes inside it, so that it reads this object's rows only, not every readable one.
     readable = queryset.model.objects.filter(readable, **lookup).values("pk")
-    obj = queryset.filter(pk__in=readable).filter(**lookup).first()
+    obj = queryset.filter(pk__in=readable).first()
     if obj is None:
         raise Http404
     if shared:
