@@ -5,7 +5,6 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -20,9 +19,10 @@ from actions.resources import ActionResource
 from actions.services import change_status
 from partners.admin import legend_chip
 from partners.models import ActionPartner, Organisation
-from plans.admin import PlanDataImportExportAdmin
-from plans.history import HistoryAdmin
+from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
 from plans.models import Objective, Period, SubObjective
+from plans.scoping import scoped
+from plans.versions import VersionedInlineFormSet
 
 
 def in_plan(plan, text):
@@ -66,7 +66,7 @@ class PlanScopedFilter(admin.SimpleListFilter):
         return int(plan_id) if plan_id and plan_id.isdigit() else None
 
     def choices_queryset(self, request):
-        queryset = self.model.objects.select_related("plan__coalition")
+        queryset = scoped(request.user, self.model.objects.select_related("plan__coalition"))
         if plan_id := self.chosen_plan(request):
             queryset = queryset.filter(plan_id=plan_id)
         return queryset
@@ -108,10 +108,13 @@ class OrganisationFilter(PlanScopedFilter):
     parameter_name = "organisation"
 
     def lookups(self, request, model_admin):
-        organisations = Organisation.objects.filter(action_links__isnull=False)
+        # Organisations linked to the person's own actions: a shared organisation's other
+        # coalitions are none of her business.
+        links = scoped(request.user, ActionPartner.objects.all())
         if plan_id := self.chosen_plan(request):
-            organisations = Organisation.objects.filter(action_links__action__plan_id=plan_id)
-        return [(o.pk, o.name) for o in organisations.distinct().only("name")]
+            links = links.filter(action__plan_id=plan_id)
+        organisations = Organisation.objects.filter(pk__in=links.values("organisation"))
+        return [(o.pk, o.name) for o in organisations.only("name")]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -157,7 +160,7 @@ class ChosenAutocompleteSelect(AutocompleteSelect):
         return [(None, options, 0)]
 
 
-class PartnerFormSet(BaseInlineFormSet):
+class PartnerFormSet(VersionedInlineFormSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chosen = {str(link.organisation_id): link.organisation for link in self.get_queryset()}
@@ -165,7 +168,7 @@ class PartnerFormSet(BaseInlineFormSet):
             form.fields["organisation"].widget.widget.chosen = chosen
 
 
-class PartnerInline(admin.TabularInline):
+class PartnerInline(PlanDataInline):
     model = ActionPartner
     formset = PartnerFormSet
     extra = 1
@@ -194,7 +197,7 @@ class PartnerInline(admin.TabularInline):
         return legend_chip(link) if link.pk else ""
 
 
-class TargetInline(admin.TabularInline):
+class TargetInline(PlanDataInline):
     model = Target
     form = TargetInlineForm
     extra = 1
@@ -224,7 +227,7 @@ class TargetInline(admin.TabularInline):
         return f"{latest.value.normalize():f} ({latest.date:%Y-%m-%d})"
 
 
-class ProgressNoteInline(admin.TabularInline):
+class ProgressNoteInline(PlanDataInline):
     model = ProgressNote
     extra = 1
     fields = ["date", "kind", "status_change", "reason", "text", "author"]
@@ -260,7 +263,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
     list_display_links = ["code", "title_short"]
     list_editable = ["status"]
     list_filter = [
-        "plan",
+        ("plan", admin.RelatedOnlyFieldListFilter),
         ObjectiveFilter,
         "status",
         PeriodFilter,
@@ -306,8 +309,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if self.has_change_permission(request, obj):
             return fieldsets
-        # Those who only read have no form to protect, nor form-only fields to show.
-        form_only = {"loaded_version", "status_reason", "status_note"}
+        # Those who only read have no form-only fields to show.
+        form_only = {"status_reason", "status_note"}
         return [
             (title, {**options, "fields": [f for f in options["fields"] if f not in form_only]})
             for title, options in fieldsets
@@ -343,11 +346,15 @@ class ActionAdmin(PlanDataImportExportAdmin):
             sub_objective = form.base_fields["sub_objective"]
             sub_objective.queryset = sub_objective.queryset.filter(objective__plan=obj.plan_id)
         else:
-            periods.queryset = Period.objects.select_related("plan__coalition")
+            periods.queryset = scoped(
+                request.user, Period.objects.select_related("plan__coalition")
+            )
             periods.label_from_instance = lambda p: in_plan(p.plan, p.label)
         return form
 
     def save_model(self, request, obj, form, change):
+        if change and not form.has_changed():
+            return  # see PlanDataAdmin.save_model
         change_status(
             action=obj,
             status=obj.status,
@@ -464,16 +471,16 @@ class ActionAdmin(PlanDataImportExportAdmin):
         return TemplateResponse(request, "admin/actions/action/change_status.html", context)
 
 
-class TargetValueInline(admin.TabularInline):
+class TargetValueInline(PlanDataInline):
     model = TargetValue
     extra = 1
     fields = ["date", "value", "note"]
 
 
 @admin.register(Target)
-class TargetAdmin(HistoryAdmin):
+class TargetAdmin(PlanDataAdmin):
     list_display = ["description", "action", "kind", "unit", "target_value", "is_done"]
-    list_filter = ["kind", "is_done", "action__plan"]
+    list_filter = ["kind", "is_done", ("action__plan", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["action"]
     search_fields = ["description", "action__code", "action__title"]
     autocomplete_fields = ["action"]
@@ -481,9 +488,9 @@ class TargetAdmin(HistoryAdmin):
 
 
 @admin.register(ProgressNote)
-class ProgressNoteAdmin(HistoryAdmin):
+class ProgressNoteAdmin(PlanDataAdmin):
     list_display = ["date", "action", "kind", "text", "author"]
-    list_filter = ["kind", "action__plan", "date"]
+    list_filter = ["kind", ("action__plan", admin.RelatedOnlyFieldListFilter), "date"]
     list_select_related = ["action", "author"]
     search_fields = ["text", "reason", "action__code", "action__title"]
     autocomplete_fields = ["action"]

@@ -1,14 +1,12 @@
-import datetime
-
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
 from actions.services import validate_status_change
-from plans.history import ReadableHistoryHelper
+from plans.versions import VersionedModelForm
 
 
 class StatusSelect(forms.Select):
@@ -48,55 +46,7 @@ class StatusReasonMixin:
         return cleaned
 
 
-def changes_since(action, loaded_version):
-    """What was saved after `loaded_version` (an updated_at), as "Field : before → after"."""
-    history = action.history.all()
-    seen = history.filter(updated_at=loaded_version).first()
-    latest = history.first()
-    if seen is None or latest is None:
-        return [], latest
-    delta = latest.diff_against(seen, excluded_fields=["updated_at", "sort_key", "plan"])
-    return ReadableHistoryHelper(Action, latest).readable_changes(delta), latest
-
-
-class StaleEditMixin:
-    """Refuses to save over an action that someone else saved after this form was opened.
-
-    The form carries the `updated_at` it was opened with; nothing typed is lost, since the
-    refused form comes back with the coordinator's own values still in it.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["loaded_version"].initial = self.instance.updated_at.isoformat()
-
-    def clean(self):
-        cleaned = super().clean()
-        loaded = cleaned.get("loaded_version")
-        if self.instance.pk and loaded and loaded != self.instance.updated_at.isoformat():
-            changes, latest = changes_since(self.instance, datetime.datetime.fromisoformat(loaded))
-            raise ValidationError(
-                _(
-                    "%(who)s a enregistré cette action le %(when)s, après que vous l'avez "
-                    "ouverte. Vos changements ne sont pas enregistrés ; ils restent dans le "
-                    "formulaire. Ce qui a changé : %(changes)s. Rechargez l'action dans un "
-                    "autre onglet, puis reportez-y vos changements."
-                )
-                % {
-                    "who": getattr(latest, "history_user", None) or _("quelqu'un"),
-                    "when": formats.date_format(
-                        timezone.localtime(self.instance.updated_at), "DATETIME_FORMAT"
-                    ),
-                    "changes": "; ".join(changes) or _("des champs de l'action"),
-                },
-                code="stale",
-            )
-        return cleaned
-
-
-class ActionAdminForm(StaleEditMixin, StatusReasonMixin, forms.ModelForm):
-    loaded_version = forms.CharField(widget=forms.HiddenInput, required=False)
+class ActionAdminForm(StatusReasonMixin, VersionedModelForm):
     status_reason = forms.CharField(
         label=_("Raison du changement de statut"),
         required=False,
@@ -227,7 +177,7 @@ class ChangeStatusForm(forms.Form):
         return cleaned
 
 
-class TargetInlineForm(forms.ModelForm):
+class TargetInlineForm(VersionedModelForm):
     """A target row where the coordinator can also type its latest actual value."""
 
     new_value = forms.DecimalField(

@@ -6,8 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import ActionPartner, Organisation
 from partners.resources import OrganisationResource
-from plans.admin import PlanDataImportExportAdmin
-from plans.history import HistoryAdmin
+from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
 
 
 def legend_chip(link, short=False):
@@ -26,7 +25,7 @@ def legend_chip(link, short=False):
     )
 
 
-class OrganisationLinkInline(admin.TabularInline):
+class OrganisationLinkInline(PlanDataInline):
     model = ActionPartner
     fk_name = "organisation"
     extra = 0
@@ -41,7 +40,7 @@ class OrganisationLinkInline(admin.TabularInline):
 class OrganisationAdmin(PlanDataImportExportAdmin):
     resource_classes = [OrganisationResource]
     list_display = ["name", "short_name", "kind", "coalition", "action_count"]
-    list_filter = ["kind", "coalition"]
+    list_filter = ["kind", ("coalition", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["coalition"]
     search_fields = ["name", "short_name", "notes"]
     inlines = [OrganisationLinkInline]
@@ -55,13 +54,18 @@ class OrganisationAdmin(PlanDataImportExportAdmin):
 
 
 @admin.register(ActionPartner)
-class ActionPartnerAdmin(HistoryAdmin):
+class ActionPartnerAdmin(PlanDataAdmin):
     """Every link in one list, so the coordinator can set the legend colours in bulk."""
 
     list_display = ["legend", "action_short", "role", "confirmation", "last_contact"]
     list_display_links = ["legend"]
     list_editable = ["role", "confirmation", "last_contact"]
-    list_filter = ["confirmation", "role", "action__plan", "organisation__kind"]
+    list_filter = [
+        "confirmation",
+        "role",
+        ("action__plan", admin.RelatedOnlyFieldListFilter),
+        "organisation__kind",
+    ]
     list_select_related = ["organisation", "action__plan__coalition"]
     search_fields = ["organisation__name", "organisation__short_name", "action__code"]
     autocomplete_fields = ["action", "organisation"]

@@ -1,20 +1,20 @@
+import datetime
 import secrets
-import tempfile
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from plans import table_import
+from plans import recovery, table_import
 from plans.forms import ColumnMappingForm, TableUploadForm
 from plans.history import HistoryAdmin
 from plans.models import (
@@ -31,8 +31,16 @@ from plans.models import (
     ReviewStaff,
     SubObjective,
     Theme,
+    UploadedTable,
 )
 from plans.resources import IMPORT_FORMATS
+from plans.scoping import CoalitionScopedAdmin
+from plans.versions import (
+    VERSION_FIELD,
+    VersionedInlineFormSet,
+    VersionedModelForm,
+    VersionedModelFormSet,
+)
 
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
 admin.site.site_title = _("Suivi des plans")
@@ -41,7 +49,147 @@ admin.site.index_title = _("Tableau de bord de la coordination")
 admin.site.enable_nav_sidebar = False
 
 
-class PlanDataImportExportAdmin(ImportExportModelAdmin, HistoryAdmin):
+class VersionedAdminMixin:
+    """Forms, inline rows and list rows that refuse to overwrite a newer save
+    (plans/versions.py)."""
+
+    form = VersionedModelForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        names = flatten_fieldsets(fieldsets)
+        if not self.has_change_permission(request, obj):
+            # Those who only read have no form to protect.
+            return [
+                (
+                    title,
+                    {**options, "fields": [f for f in options["fields"] if f != VERSION_FIELD]},
+                )
+                for title, options in fieldsets
+            ]
+        if VERSION_FIELD in names:
+            return fieldsets
+        (title, options), *rest = fieldsets
+        return [(title, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
+
+
+class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
+    """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
+    silent overwrite."""
+
+    def save_model(self, request, obj, form, change):
+        # A page saved for its inline rows only leaves its object, and its version, alone:
+        # otherwise a colleague's stale page would be refused for a change that is not there.
+        if change and not form.has_changed():
+            return
+        super().save_model(request, obj, form, change)
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", VersionedModelForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def get_changelist_formset(self, request, **kwargs):
+        kwargs.setdefault("formset", VersionedModelFormSet)
+        return super().get_changelist_formset(request, **kwargs)
+
+    # --- Deleted objects, restored with what their deletion took (plans/recovery.py) -------
+
+    def restorable(self, request):
+        """Restoring adds the object back: those who may add it may restore it."""
+        return self.model._meta.label in recovery.RESTORE_ORDER and self.has_add_permission(
+            request
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "supprimes/",
+                self.admin_site.admin_view(self.recover_list_view),
+                name=admin_urlname(self.opts, "recover_list").removeprefix("admin:"),
+            ),
+            path(
+                "supprimes/<int:history_id>/",
+                self.admin_site.admin_view(self.recover_view),
+                name=admin_urlname(self.opts, "recover").removeprefix("admin:"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        if self.restorable(request):
+            extra_context = {
+                "recover_url": reverse(admin_urlname(self.opts, "recover_list")),
+                **(extra_context or {}),
+            }
+        return super().changelist_view(request, extra_context)
+
+    def recover_list_view(self, request):
+        if not self.restorable(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Corbeille : %(objects)s")
+            % {"objects": self.opts.verbose_name_plural},
+            "records": [
+                (record, recovery.describe(record.instance))
+                for record in recovery.deleted_objects(self.model, request.user)
+            ],
+            "listed": recovery.LISTED,
+        }
+        return TemplateResponse(request, "admin/recover_list.html", context)
+
+    def recover_view(self, request, history_id):
+        if not self.restorable(request):
+            raise PermissionDenied
+        records = recovery.deleted_objects(self.model, request.user)
+        record = next((r for r in records if r.history_id == history_id), None)
+        if record is None:
+            messages.warning(
+                request, gettext("Cet élément n'est plus dans les éléments supprimés.")
+            )
+            return redirect(admin_urlname(self.opts, "recover_list"))
+        cascade = recovery.cascade(record)
+        if request.method == "POST":
+            try:
+                obj, others = recovery.restore(record=record, user=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                self.log_addition(request, obj, [{"added": {}}])
+                messages.success(
+                    request,
+                    ngettext(
+                        "Restauré : « %(object)s », avec %(count)d élément supprimé en même "
+                        "temps.",
+                        "Restauré : « %(object)s », avec %(count)d éléments supprimés en même "
+                        "temps.",
+                        others,
+                    )
+                    % {"object": obj, "count": others},
+                )
+                return redirect(admin_urlname(self.opts, "change"), obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Restaurer « %(object)s »")
+            % {"object": recovery.describe(record.instance)},
+            "record": record,
+            "object": recovery.describe(record.instance),
+            "cascade": [
+                (r.instance._meta.verbose_name, recovery.describe(r.instance))
+                for r in cascade
+                if r is not record
+            ],
+        }
+        return TemplateResponse(request, "admin/recover_confirm.html", context)
+
+
+class PlanDataInline(CoalitionScopedAdmin, VersionedAdminMixin, admin.TabularInline):
+    formset = VersionedInlineFormSet
+
+
+class PlanDataImportExportAdmin(ImportExportModelAdmin, PlanDataAdmin):
     """Import and export in CSV (as Excel writes it) and XLSX, with history."""
 
     formats = IMPORT_FORMATS
@@ -61,13 +209,13 @@ class PlanDataImportExportAdmin(ImportExportModelAdmin, HistoryAdmin):
         super().add_success_message(result, request)
 
 
-class AssemblyInline(admin.TabularInline):
+class AssemblyInline(PlanDataInline):
     model = Assembly
     extra = 0
     fields = ["date", "title", "notes"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(PlanDataInline):
     model = Membership
     extra = 0
     fields = ["user", "organisation"]
@@ -78,20 +226,28 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Coalition)
-class CoalitionAdmin(HistoryAdmin):
+class CoalitionAdmin(PlanDataAdmin):
     list_display = ["name", "short_name", "territory", "publishes_progress"]
     search_fields = ["name", "short_name", "territory"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [AssemblyInline, MembershipInline]
 
+    # A coordinator keeps her own coalition's details; creating or deleting a coalition is
+    # the superusers' (a deletion takes every plan with it).
+    def has_add_permission(self, request):
+        return request.user.is_superuser
 
-class PeriodInline(admin.TabularInline):
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class PeriodInline(PlanDataInline):
     model = Period
     extra = 0
     fields = ["label", "start", "end", "dates_note"]
 
 
-class ObjectiveInline(admin.TabularInline):
+class ObjectiveInline(PlanDataInline):
     model = Objective
     extra = 0
     fields = ["number", "title", "sub_objective_count"]
@@ -107,9 +263,9 @@ class ObjectiveInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(HistoryAdmin):
+class PlanAdmin(PlanDataAdmin):
     list_display = ["title", "coalition", "kind", "start", "end", "adopted_on", "action_count"]
-    list_filter = ["coalition", "kind"]
+    list_filter = [("coalition", admin.RelatedOnlyFieldListFilter), "kind"]
     list_select_related = ["coalition"]
     search_fields = ["title", "coalition__name"]
     prepopulated_fields = {"slug": ["title"]}
@@ -234,7 +390,7 @@ class PlanAdmin(HistoryAdmin):
         return TemplateResponse(request, "admin/plans/plan/import_table.html", context)
 
 
-class SubObjectiveInline(admin.TabularInline):
+class SubObjectiveInline(PlanDataInline):
     model = SubObjective
     extra = 0
     fields = ["number", "title"]
@@ -242,10 +398,10 @@ class SubObjectiveInline(admin.TabularInline):
 
 
 @admin.register(Objective)
-class ObjectiveAdmin(HistoryAdmin):
+class ObjectiveAdmin(PlanDataAdmin):
     list_display = ["code", "title", "plan"]
     list_display_links = ["code", "title"]
-    list_filter = ["plan"]
+    list_filter = [("plan", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["plan"]
     search_fields = ["title", "cross_cutting_objectives", "target_populations"]
     inlines = [SubObjectiveInline]
@@ -256,10 +412,10 @@ class ObjectiveAdmin(HistoryAdmin):
 
 
 @admin.register(SubObjective)
-class SubObjectiveAdmin(HistoryAdmin):
+class SubObjectiveAdmin(PlanDataAdmin):
     list_display = ["code", "title", "plan", "action_count"]
     list_display_links = ["code", "title"]
-    list_filter = ["objective__plan"]
+    list_filter = [("objective__plan", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["objective__plan"]
     search_fields = ["title"]
 
@@ -280,94 +436,95 @@ class SubObjectiveAdmin(HistoryAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(HistoryAdmin):
+class ThemeAdmin(PlanDataAdmin):
     list_display = ["name", "code", "order"]
     prepopulated_fields = {"code": ["name"]}
 
 
 @admin.register(Assembly)
-class AssemblyAdmin(HistoryAdmin):
+class AssemblyAdmin(PlanDataAdmin):
     list_display = ["date", "coalition", "title"]
-    list_filter = ["coalition"]
+    list_filter = [("coalition", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["coalition"]
     date_hierarchy = "date"
 
 
-class ReviewMeetingInline(admin.TabularInline):
+class ReviewMeetingInline(PlanDataInline):
     model = ReviewMeeting
     extra = 0
 
 
-class ReviewFundingInline(admin.TabularInline):
+class ReviewFundingInline(PlanDataInline):
     model = ReviewFunding
     extra = 0
 
 
-class ReviewStaffInline(admin.TabularInline):
+class ReviewStaffInline(PlanDataInline):
     model = ReviewStaff
     extra = 0
 
 
-class ReviewItemInline(admin.TabularInline):
+class ReviewItemInline(PlanDataInline):
     model = ReviewItem
     extra = 0
 
 
 @admin.register(Review)
-class ReviewAdmin(HistoryAdmin):
+class ReviewAdmin(PlanDataAdmin):
     list_display = ["title", "plan", "start", "end", "presented_at"]
-    list_filter = ["plan"]
+    list_filter = [("plan", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["plan", "presented_at"]
     inlines = [ReviewMeetingInline, ReviewFundingInline, ReviewStaffInline, ReviewItemInline]
 
 
 class TableImportUpload:
-    """The uploaded table, kept on disk between the preview and the confirmation.
+    """The uploaded table, kept in the database between the preview and the confirmation.
 
-    The session remembers which file belongs to whom, so a token cannot open another
-    person's upload."""
+    The session remembers which upload belongs to whom, and the row its owner and plan, so a
+    token cannot open another person's upload."""
 
     SESSION_KEY = "table_import"
+    KEPT_FOR = datetime.timedelta(days=1)
 
     def __init__(self, request, plan):
         self.request = request
         self.plan = plan
         stored = request.session.get(self.SESSION_KEY) or {}
         posted = request.POST.get("token", "")
-        self.stored = (
-            stored if stored.get("token") == posted and stored.get("plan") == plan.pk else {}
-        )
-        self.token = self.stored.get("token", "")
+        matches = stored.get("token") == posted and stored.get("plan") == plan.pk
+        self.token = stored.get("token", "") if matches else ""
 
-    @staticmethod
-    def folder():
-        folder = Path(getattr(settings, "TABLE_IMPORT_DIR", "") or tempfile.gettempdir())
-        folder = folder / "casal_tracker_imports"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+    def uploads(self):
+        return UploadedTable.objects.filter(user=self.request.user)
 
     def keep(self, data, name, sheet):
-        # A new upload replaces the session's previous one, whatever the form posted.
-        previous = (self.request.session.get(self.SESSION_KEY) or {}).get("token")
-        if previous:
-            (self.folder() / previous).unlink(missing_ok=True)
-        self.discard()
+        # A new upload replaces the person's previous ones, and forgotten ones go.
+        self.uploads().delete()
+        UploadedTable.objects.filter(created_at__lt=timezone.now() - self.KEPT_FOR).delete()
         self.token = secrets.token_hex(16)
-        (self.folder() / self.token).write_bytes(data)
-        self.stored = {"token": self.token, "plan": self.plan.pk, "name": name, "sheet": sheet}
-        self.request.session[self.SESSION_KEY] = self.stored
+        UploadedTable.objects.create(
+            token=self.token,
+            user=self.request.user,
+            plan=self.plan,
+            name=name[:255],
+            sheet=sheet or "",
+            data=data,
+        )
+        self.request.session[self.SESSION_KEY] = {"token": self.token, "plan": self.plan.pk}
 
     def table_file(self):
         if not self.token:
             return None
+        upload = self.uploads().filter(token=self.token, plan=self.plan).first()
+        if upload is None:
+            return None
         try:
-            data = (self.folder() / self.token).read_bytes()
-            return table_import.read(data, self.stored["name"], sheet=self.stored["sheet"])
-        except (OSError, table_import.TableError):
+            return table_import.read(bytes(upload.data), upload.name, sheet=upload.sheet)
+        except table_import.TableError:
             return None
 
     def discard(self):
         if self.token:
-            (self.folder() / self.token).unlink(missing_ok=True)
+            self.uploads().filter(token=self.token).delete()
         self.request.session.pop(self.SESSION_KEY, None)
         self.token = ""

@@ -235,8 +235,9 @@ class Objective(models.Model):
         return f"{self.code} {self.title}"
 
     def clean(self):
-        stored_plan = Objective.objects.filter(pk=self.pk).values_list("plan_id", flat=True)
-        if self.pk and self.plan_id != stored_plan.first():
+        # Compared with the stored row only: a restored objective has its pk but no row yet.
+        stored = Objective.objects.filter(pk=self.pk).values_list("plan_id", flat=True).first()
+        if self.pk and stored is not None and self.plan_id != stored:
             raise ValidationError({"plan": MOVE_ACROSS_PLANS})
 
     @property
@@ -270,10 +271,12 @@ class SubObjective(models.Model):
 
     def clean(self):
         if self.pk and self.objective_id:
-            stored = SubObjective.objects.filter(pk=self.pk).values_list(
-                "objective__plan_id", flat=True
+            stored = (
+                SubObjective.objects.filter(pk=self.pk)
+                .values_list("objective__plan_id", flat=True)
+                .first()
             )
-            if self.objective.plan_id != stored.first():
+            if stored is not None and self.objective.plan_id != stored:
                 raise ValidationError({"objective": MOVE_ACROSS_PLANS})
 
     @property
@@ -441,3 +444,27 @@ class ReviewItem(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class UploadedTable(models.Model):
+    """A plan's table between its upload and the confirmation of its import.
+
+    In the database, not on a server's disk: behind a load balancer, the preview and the
+    confirmation may reach different servers. Deleted once imported or replaced, and after
+    a day. Not plan data: no history, no backup."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, models.CASCADE, related_name="+")
+    name = models.CharField(_("fichier"), max_length=255)
+    sheet = models.CharField(_("feuille"), max_length=255, blank=True)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("tableau téléversé")
+        verbose_name_plural = _("tableaux téléversés")
+
+    def __str__(self):
+        return self.name

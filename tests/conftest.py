@@ -2,13 +2,17 @@
 the member reads it, the outsider has an account and no business here. The browser tests of
 every app share one Chromium."""
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db.models.signals import post_save
+from django.urls import reverse
 
 from plans.groups import COORDINATION, MEMBERS
+from plans.models import Coalition, Membership
 
 PASSWORD = "mot-de-passe-de-test"
 
@@ -34,9 +38,42 @@ def make_user(django_user_model, username, group=None, is_staff=True):
     return user
 
 
+def logs_in(client, username, password):
+    """Whether the login page lets this person in, as she would log in (with django-axes
+    counting the attempt, which Client.login() would bypass)."""
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    return response.status_code == 302
+
+
 @pytest.fixture
 def coordinator(django_user_model):
     return make_user(django_user_model, "coordo", COORDINATION)
+
+
+@contextlib.contextmanager
+def member_of_every_coalition(user):
+    """`user` is a member of every coalition the test has or creates meanwhile."""
+
+    def join(sender, instance, created, **kwargs):
+        if created:
+            Membership.objects.get_or_create(coalition=instance, user=user)
+
+    for coalition in Coalition.objects.all():
+        join(Coalition, coalition, created=True)
+    uid = f"joins-{user.pk}"
+    post_save.connect(join, sender=Coalition, weak=False, dispatch_uid=uid)
+    try:
+        yield user
+    finally:
+        post_save.disconnect(sender=Coalition, dispatch_uid=uid)
+
+
+@pytest.fixture
+def coordinator_of_every_coalition(coordinator):
+    """For the admin's feature tests, which are about one coalition's work whatever their
+    factories create; tests/test_permissions.py draws the lines between coalitions."""
+    with member_of_every_coalition(coordinator):
+        yield coordinator
 
 
 @pytest.fixture

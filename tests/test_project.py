@@ -21,6 +21,7 @@ from actions.models import Action
 from dashboard.changes import action_timeline, plan_changes
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Plan
+from tests.conftest import logs_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED_PLANS = {"casal-2016-2020", "lachine-2018-2021"}
@@ -143,8 +144,8 @@ def test_setup_demo_loads_both_plans_with_history_and_working_logins(demo_settin
     assert list(membre.groups.values_list("name", flat=True)) == [MEMBERS]
     assert coordo.is_staff
     assert membre.is_staff
-    assert client.login(username="coordo", password=printed_password(output, "coordo"))
-    assert client.login(username="membre", password=printed_password(output, "membre"))
+    assert logs_in(client, "coordo", printed_password(output, "coordo"))
+    assert logs_in(client, "membre", printed_password(output, "membre"))
 
 
 @pytest.mark.django_db
@@ -191,7 +192,7 @@ def test_setup_demo_records_each_actions_first_schedule(demo_settings):
 def test_setup_demo_seats_the_demo_users_at_their_coalitions(demo_settings, client):
     output = run_setup_demo()
 
-    assert client.login(username="membre", password=printed_password(output, "membre"))
+    assert logs_in(client, "membre", printed_password(output, "membre"))
     page = html.unescape(client.get(reverse("dashboard:home")).text)
     assert "Plan d'action opérationnel du CASAL 2016-2020" in page
     assert "Plan stratégique 2018-2021" not in page
@@ -221,8 +222,8 @@ def test_setup_demo_run_again_keeps_plan_data_and_prints_fresh_passwords(demo_se
         old_password = printed_password(first_output, username)
         new_password = printed_password(second_output, username)
         assert new_password != old_password
-        assert not client.login(username=username, password=old_password)
-        assert client.login(username=username, password=new_password)
+        assert not logs_in(client, username, old_password)
+        assert logs_in(client, username, new_password)
 
 
 @pytest.mark.django_db

@@ -24,7 +24,9 @@ from tests.factories import (
     build_plan,
 )
 
-pytestmark = pytest.mark.django_db
+# These test the admin for the coalitions the coordinator works for; the lines between
+# coalitions are drawn in tests/test_permissions.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
 IMPORT_URL = reverse("admin:actions_action_import")
 PROCESS_URL = reverse("admin:actions_action_process_import")

@@ -12,7 +12,9 @@ from partners.models import ActionPartner
 from tests.actions.test_admin import formset_data
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, build_plan
 
-pytestmark = pytest.mark.django_db
+# These test the admin for the coalitions the coordinator works for; the lines between
+# coalitions are drawn in tests/test_permissions.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
 LINKS = reverse("admin:partners_actionpartner_changelist")
 ORGANISATIONS = reverse("admin:partners_organisation_changelist")

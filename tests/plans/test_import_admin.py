@@ -16,9 +16,8 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from actions.models import Action
-from plans.admin import TableImportUpload
 from plans.groups import COORDINATION
-from plans.models import Objective, SubObjective
+from plans.models import Membership, Objective, SubObjective, UploadedTable
 from reports import workbook
 from tests.conftest import make_user
 from tests.factories import (
@@ -30,7 +29,9 @@ from tests.factories import (
     build_plan,
 )
 
-pytestmark = pytest.mark.django_db
+# These test the admin for the coalitions the coordinator works for; the lines between
+# coalitions are drawn in tests/test_permissions.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
 HEADERS = ["Code", "Action", "Moyens d'action et conditions de réalisation", "2016-2017"]
 ROWS = [
@@ -40,12 +41,6 @@ ROWS = [
 ]
 CONFIRM_BUTTON = 'value="confirm" class="default">Confirmer l\'import</button>'
 EXPIRED = "L&#x27;aperçu a expiré ou le fichier n&#x27;est plus là"
-
-
-@pytest.fixture(autouse=True)
-def import_dir(settings, tmp_path):
-    settings.TABLE_IMPORT_DIR = tmp_path
-    return tmp_path
 
 
 @pytest.fixture
@@ -62,8 +57,11 @@ def plan(db):
 
 
 @pytest.fixture
-def colleague(django_user_model):
-    return make_user(django_user_model, "coordo2", COORDINATION)
+def colleague(django_user_model, plan):
+    """Another coordinator of the same coalition."""
+    user = make_user(django_user_model, "coordo2", COORDINATION)
+    Membership.objects.create(coalition=plan.coalition, user=user)
+    return user
 
 
 # --- Files and pages ------------------------------------------------------------------------
@@ -124,7 +122,8 @@ def counts():
 
 
 def kept_files():
-    return list(TableImportUpload.folder().iterdir())
+    """The uploads waiting for their confirmation (in the database, for every server)."""
+    return list(UploadedTable.objects.values_list("token", flat=True))
 
 
 # --- The way in ------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ def test_upload_shows_mapping_and_preview_and_writes_nothing(coordinator_client,
 def test_confirm_writes_the_plan_and_deletes_the_kept_file(coordinator_client, plan):
     preview = upload(coordinator_client, plan, xlsx())
     token = hidden(preview, "token")
-    assert (TableImportUpload.folder() / token).exists()
+    assert UploadedTable.objects.filter(token=token).exists()
 
     response = next_step(coordinator_client, plan, preview, "confirm")
 
@@ -193,7 +192,7 @@ def test_confirm_writes_the_plan_and_deletes_the_kept_file(coordinator_client, p
     assert [p.label for p in action.periods.all()] == ["2016-2017"]
     assert action.sub_objective.title == "Cuisiner ensemble"
     assert action.sub_objective.objective.title == "Nourrir le quartier"
-    assert not (TableImportUpload.folder() / token).exists()
+    assert not UploadedTable.objects.filter(token=token).exists()
     assert kept_files() == []
 
 
@@ -300,7 +299,7 @@ def test_another_users_token_counts_as_expired(coordinator_client, colleague, pl
     assert EXPIRED in html(response)
     assert counts() == (0, 0, 0)
     # The owner's upload is untouched: they can still confirm it.
-    assert (TableImportUpload.folder() / token).exists()
+    assert UploadedTable.objects.filter(token=token).exists()
     assert next_step(coordinator_client, plan, preview, "confirm").redirect_chain == [
         (change_url(plan), 302)
     ]
@@ -334,7 +333,8 @@ def test_errors_read_in_english_when_english_is_chosen(coordinator_client, plan)
 # --- Who may import --------------------------------------------------------------------------
 
 
-def test_a_member_who_cannot_change_plans_is_refused(member_client, plan):
+def test_a_member_who_cannot_change_plans_is_refused(member_client, member, plan):
+    Membership.objects.create(coalition=plan.coalition, user=member)
     assert member_client.get(import_url(plan)).status_code == 403
     assert upload(member_client, plan, xlsx()).status_code == 403
     assert counts() == (0, 0, 0)

@@ -31,6 +31,7 @@ from plans.models import (
     SubObjective,
 )
 from plans.synthetic import FIRST_PLAN_ACTIONS, generate
+from tests.conftest import logs_in
 from tests.dashboard.reading import elements, french_date, main_text, shown_codes, words
 from tests.factories import PlanFactory
 
@@ -502,7 +503,7 @@ def test_members_read_the_first_plan_and_its_changes(client):
     codes = set(plan.actions.values_list("code", flat=True))
     assert len(codes) == FIRST_PLAN_ACTIONS
 
-    assert client.login(username="membre-0001", password="secret-synth")
+    assert logs_in(client, "membre-0001", "secret-synth")
     response = client.get(reverse("dashboard:plan", args=[slug]))
     assert response.status_code == 200
     assert shown_codes(response) == codes
@@ -536,14 +537,14 @@ def test_members_read_the_first_plan_and_its_changes(client):
 
     # Another coalition's member does not see it, and sees her own.
     client.logout()
-    assert client.login(username="membre-0002", password="secret-synth")
+    assert logs_in(client, "membre-0002", "secret-synth")
     assert client.get(reverse("dashboard:plan", args=[slug])).status_code == 404
     own = Plan.objects.filter(coalition__slug="tsa-0002").first()
     assert client.get(reverse("dashboard:plan", args=[own.slug])).status_code == 200
 
     # The coordinator opens one of her actions in the admin.
     client.logout()
-    assert client.login(username="coord-0001", password="secret-synth")
+    assert logs_in(client, "coord-0001", "secret-synth")
     action = plan.actions.get(code="1.1.1")
     response = client.get(reverse("admin:actions_action_change", args=[action.pk]))
     assert response.status_code == 200
@@ -621,7 +622,7 @@ def test_command_fills_an_empty_database(settings, client):
     assert first.adopted_on < datetime.date(2025, 3, 1)
     assert Assembly.objects.latest("date").date <= datetime.date(2025, 1, 30)
     assert ProgressNote.objects.latest("date").date <= datetime.date(2025, 3, 1)
-    assert client.login(username="membre-0001", password="mot-synth")
+    assert logs_in(client, "membre-0001", "mot-synth")
 
 
 FRENCH_AND_ENGLISH = {
