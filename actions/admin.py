@@ -353,8 +353,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        if change and not form.has_changed():
-            return  # see PlanDataAdmin.save_model
+        if self.nothing_to_save(request, form, change):
+            return
         change_status(
             action=obj,
             status=obj.status,

@@ -9,7 +9,7 @@ from import_export import fields, widgets
 from actions.models import CODE_PATTERN, Action
 from actions.services import change_status
 from plans.models import Period, Plan, SubObjective
-from plans.resources import ChoiceWidget, PlanDataResource, SlugWidget
+from plans.resources import ChoiceWidget, PlanDataResource, SlugWidget, scoped_to_importer
 
 PERIOD_SEPARATOR = ","
 
@@ -37,10 +37,11 @@ class PlanPeriodsWidget(widgets.ManyToManyWidget):
         if not labels:
             return Period.objects.none()
         plan_slug = str((row or {}).get(ActionResource.PLAN_COLUMN) or "").strip()
-        periods = Period.objects.filter(plan__slug=plan_slug, label__in=labels)
+        plan_periods = scoped_to_importer(Period.objects.filter(plan__slug=plan_slug), kwargs)
+        periods = plan_periods.filter(label__in=labels)
         unknown = sorted(set(labels) - {period.label for period in periods})
         if unknown:
-            known = Period.objects.filter(plan__slug=plan_slug).values_list("label", flat=True)
+            known = plan_periods.values_list("label", flat=True)
             raise ValueError(
                 _("Périodes inconnues pour ce plan : %(unknown)s. Périodes du plan : %(known)s.")
                 % {"unknown": ", ".join(unknown), "known": ", ".join(known) or "—"}
@@ -187,6 +188,10 @@ class ActionResource(PlanDataResource):
                     % {"code": action.code}
                 }
             )
+        if len(action.code) > Action._meta.get_field("code").max_length:
+            # The model's check says the code is too long; its numbers may be longer than a
+            # query accepts (int() reads 4300 digits at most).
+            return None
         sub_objective = (
             SubObjective.objects.select_related("objective")
             .filter(objective__plan=action.plan, objective__number=parts[0], number=parts[1])

@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from plans.admin import view_on_site
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own: its "view on site" redirect checks no coalition.
+    path("admin/r/<int:content_type_id>/<path:object_id>/", view_on_site),
     path("admin/", admin.site.urls),
     path("comptes/", include("django.contrib.auth.urls")),
     path("", include("reports.urls")),

@@ -4,8 +4,11 @@ import secrets
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -49,6 +52,22 @@ admin.site.index_title = _("Tableau de bord de la coordination")
 admin.site.enable_nav_sidebar = False
 
 
+@admin.site.admin_view
+def view_on_site(request, content_type_id, object_id):
+    """The admin's "view on site" link, for objects the person may see in the admin only:
+    Django's own shortcut would redirect anyone to any object's address, a private plan's
+    name included."""
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except ContentType.DoesNotExist:
+        raise Http404 from None
+    model_admin = admin.site._registry.get(model)
+    obj = model_admin.get_object(request, unquote(object_id)) if model_admin else None
+    if obj is None or not model_admin.has_view_permission(request, obj):
+        raise Http404
+    return contenttype_views.shortcut(request, content_type_id, object_id)
+
+
 class VersionedAdminMixin:
     """Forms, inline rows and list rows that refuse to overwrite a newer save
     (plans/versions.py)."""
@@ -77,12 +96,26 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
     """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
     silent overwrite."""
 
+    def nothing_to_save(self, request, form, change):
+        """A page saved for its inline rows only leaves its object, and its version, alone:
+        otherwise a colleague's stale page would be refused for a change that is not there.
+        A revert saves the old version even when its form is posted untouched."""
+        return change and not form.has_changed() and not getattr(request, "reverting", False)
+
     def save_model(self, request, obj, form, change):
-        # A page saved for its inline rows only leaves its object, and its version, alone:
-        # otherwise a colleague's stale page would be refused for a change that is not there.
-        if change and not form.has_changed():
-            return
-        super().save_model(request, obj, form, change)
+        if not self.nothing_to_save(request, form, change):
+            super().save_model(request, obj, form, change)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history lets whoever reads the object post its revert form: saving an old
+        # version is a change, for those who may change this object, which still exists (a
+        # deleted one comes back through the trash, with its links).
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None or not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            request.reverting = True
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", VersionedModelForm)

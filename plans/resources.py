@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.formats import base_formats
 
+from plans.scoping import scoped
+
 
 def decode_text(data):
     """Text from the bytes of a CSV file, in UTF-8 or else Windows-1252."""
@@ -54,8 +56,21 @@ class ExcelFriendlyCSV(base_formats.CSV):
 IMPORT_FORMATS = [ExcelFriendlyCSV, base_formats.XLSX]
 
 
+def scoped_to_importer(queryset, kwargs):
+    """`queryset` narrowed to the coalitions of the person importing (`user`, which the
+    admin passes to every import): a coordinator imports into her own coalitions only."""
+    user = kwargs.get("user")
+    return queryset if user is None else scoped(user, queryset)
+
+
 class PlanDataResource(resources.ModelResource):
-    """A resource whose imports are all or nothing and speak in column names."""
+    """A resource whose imports are all or nothing and speak in column names; rows are
+    matched and linked within the importer's coalitions only."""
+
+    user = None
+
+    def get_queryset(self):
+        return scoped_to_importer(super().get_queryset(), {"user": self.user})
 
     def import_data(self, dataset, **kwargs):
         # One invalid row and nothing is written: at the preview and at the confirmation,
@@ -64,6 +79,7 @@ class PlanDataResource(resources.ModelResource):
         return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):
+        self.user = kwargs.get("user")
         required = [self.fields[name].column_name for name in self._meta.import_id_fields]
         missing = [column for column in required if column not in (dataset.headers or [])]
         if missing:
@@ -143,11 +159,15 @@ class SlugWidget(widgets.ForeignKeyWidget):
         self.unknown = unknown
         super().__init__(model, field="slug", **kwargs)
 
+    def get_queryset(self, value, row, *args, **kwargs):
+        return scoped_to_importer(super().get_queryset(value, row, *args, **kwargs), kwargs)
+
     def clean(self, value, row=None, **kwargs):
         if not str(value or "").strip():
             return None
         try:
             return super().clean(str(value).strip(), row, **kwargs)
         except self.model.DoesNotExist:
-            known = ", ".join(self.get_queryset(value, row).values_list("slug", flat=True))
+            known = self.get_queryset(value, row, **kwargs).values_list("slug", flat=True)
+            known = ", ".join(known)
             raise ValueError(self.unknown % {"value": value, "known": known or "—"}) from None

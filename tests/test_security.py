@@ -11,7 +11,9 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
+from actions.models import Action
 from tests.conftest import PASSWORD, logs_in
+from tests.dashboard.test_browser import PLAN_SLUG, STARTED, casal, log_in  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,12 +25,17 @@ PRODUCTION_ENV = {
 }
 
 
+def bare_environment():
+    """The machine's environment without what the test run itself sets (DEBUG, or the
+    browser tests' DJANGO_ALLOW_ASYNC_UNSAFE), as a production server would start."""
+    return {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+
+
 def manage(*args, env):
-    clean = {key: value for key, value in os.environ.items() if key != "DEBUG"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, **env},
+        env={**bare_environment(), **env},
         capture_output=True,
         text=True,
         check=False,
@@ -65,7 +72,7 @@ def test_serving_without_a_secret_fails_loudly():
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}, **env},
+        env={**bare_environment(), **env},
         capture_output=True,
         text=True,
         check=False,
@@ -198,3 +205,51 @@ def test_a_successful_login_forgets_earlier_mistakes(db, coordinator):
         client.post("/comptes/login/", {"username": "coordo", "password": "devine"})
 
     assert logs_in(client, "coordo", PASSWORD)
+
+
+# --- The policy in a real browser ------------------------------------------------------------
+
+
+def test_no_page_breaks_the_content_security_policy_in_the_browser(page, casal):  # noqa: F811
+    """Chromium enforces the policy: any inline script or style, or outside asset, that a
+    page relies on shows up as a refused load in the console."""
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and violations.append(f"{page.url}: {message.text}")
+        ),
+    )
+    action = Action.objects.get(plan__slug=PLAN_SLUG, code=STARTED)
+    log_in(page, casal.coordinator)
+    paths = [
+        "/",
+        f"/plans/{PLAN_SLUG}/",
+        f"/plans/{PLAN_SLUG}/actions/{STARTED}/",
+        f"/plans/{PLAN_SLUG}/changements/",
+        f"/plans/{PLAN_SLUG}/rapport/",
+        f"/organisations/{casal.csdl.pk}/",
+        "/themes/",
+        "/admin/",
+        "/admin/actions/action/",
+        f"/admin/actions/action/{action.pk}/change/",
+        f"/admin/actions/action/{action.pk}/history/",
+        "/admin/actions/action/supprimes/",
+        "/admin/actions/action/import/",
+        f"/admin/plans/plan/{action.plan_id}/change/",
+        f"/admin/plans/plan/{action.plan_id}/importer-tableau/",
+        "/admin/partners/actionpartner/",
+    ]
+    for path in paths:
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_load_state("load")
+    # The admin's own scripts at work: the autocomplete opens, the calendar too.
+    page.goto(f"/admin/actions/action/{action.pk}/change/")
+    page.locator(".select2-selection").first.click()
+    page.locator(".select2-search__field").first.fill("1.")
+    page.locator(".select2-results__option").first.wait_for()
+
+    assert violations == []
