@@ -226,7 +226,7 @@ def wait_until_up(server, limit=60):
             raise SystemExit(f"gunicorn stopped:\n{server.log_path.read_text()}")
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
         try:
-            connection.request("GET", "/comptes/login/")
+            connection.request("GET", "/health/")  # as the load balancer asks
             if connection.getresponse().status == 200:
                 return
         except OSError:
@@ -308,12 +308,18 @@ class Browser:
     def __init__(self, port, timeout):
         self.port = port
         self.timeout = timeout
-        self.origin = f"http://127.0.0.1:{port}"
+        # As behind the load balancer, which terminates HTTPS and says so (README).
+        self.origin = f"https://127.0.0.1:{port}"
         self.cookies = {}
         self.connection = None
 
     def request(self, method, path, fields=None, referer=None):
-        headers = {"User-Agent": USER_AGENT, "Accept": "text/html", "Accept-Language": "fr"}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html",
+            "Accept-Language": "fr",
+            "X-Forwarded-Proto": "https",
+        }
         if self.cookies:
             headers["Cookie"] = "; ".join(
                 f"{name}={value}" for name, value in self.cookies.items()

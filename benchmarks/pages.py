@@ -113,7 +113,8 @@ def measure_size(size, runs, seed):
 
     clients = {}
     for role, username in USERS.items():
-        clients[role] = Client()
+        # As behind the load balancer, which terminates HTTPS and says so (README).
+        clients[role] = Client(headers={"X-Forwarded-Proto": "https"})
         clients[role].force_login(get_user_model().objects.get(username=username))
 
     results = []
