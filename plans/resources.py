@@ -16,12 +16,22 @@ from plans.scoping import scoped
 def decode_text(data):
     """Text from the bytes of a CSV file, in UTF-8 or else Windows-1252."""
     if b"\x00" in data:
-        # Windows-1252 decodes any bytes; a NUL byte says this is not text at all.
+        # Windows-1252 decodes almost any bytes; a NUL byte says this is not text at all.
         raise ValueError(_("Ce fichier n'est pas un fichier CSV."))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("cp1252")
+    except UnicodeDecodeError:
+        # Five bytes mean nothing in Windows-1252: another encoding, such as the Mac's.
+        raise ValueError(
+            _(
+                "Ce fichier CSV n'est ni en UTF-8 ni en Windows-1252. Dans Excel, "
+                "enregistrez-le au format « CSV UTF-8 », puis réessayez."
+            )
+        ) from None
 
 
 class ExcelFriendlyCSV(base_formats.CSV):

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -24,7 +23,6 @@ from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from actions.models import CODE_PATTERN, Action, Target
 from actions.services import change_status, validate_status_change
@@ -37,6 +35,9 @@ from plans.resources import decode_text
 MAX_BYTES = 5 * 1024 * 1024
 # The header row is looked for among the first rows: titles and a legend may come first.
 HEADER_SEARCH_ROWS = 15
+# A plan's table has a dozen columns. Each one is a menu on the preview page, and past ZZZ
+# (18 278) a column has no letter to be named by.
+MAX_COLUMNS = 200
 IGNORE = "ignore"
 PERIOD_PREFIX = "period:"
 LOOKS_LIKE_PERIOD = re.compile(r"^(\d{4}(\s*[-–/]\s*\d{2,4})?|an(née)?\s*\d+|year\s*\d+)$", re.I)
@@ -122,7 +123,9 @@ def read(data, filename, *, sheet=None):
 def read_workbook(data, sheet_name):
     try:
         workbook = load_workbook(io.BytesIO(data), rich_text=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError):
+    except Exception:
+        # A damaged part fails deep inside openpyxl, with whatever its XML parser, zlib or
+        # reader raises (ParseError, zlib.error, IndexError…): to her, all say the same.
         raise TableError(
             _(
                 "Ce classeur est endommagé et ne peut pas être lu. Ouvrez-le dans Excel, "
@@ -174,12 +177,25 @@ def read_csv(data):
         text = decode_text(data)
     except ValueError as error:
         raise TableError(str(error)) from None
-    first_line = text.split("\n", 1)[0]
+    # Excel for Mac ends its CSV lines with \r alone: with newline="", the csv module reads
+    # every kind of line end itself, and keeps those inside quoted cells as they are.
+    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
     try:
         delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    rows = list(enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(enumerate(reader, start=1))
+    except csv.Error:
+        raise TableError(
+            _(
+                "La ligne %(line)s du fichier CSV ne peut pas être lue (une cellule trop longue, "
+                "ou des guillemets jamais fermés). Ouvrez le fichier dans Excel, enregistrez-le "
+                "de nouveau au format CSV ou .xlsx, puis réessayez."
+            )
+            % {"line": reader.line_num}
+        ) from None
     found = find_header(rows)
     if found is None:
         raise TableError(no_header_message())
@@ -187,7 +203,16 @@ def read_csv(data):
 
 
 def header_cells(rows, header_row):
-    return [cell_text(value) for value in rows[header_row - 1][1]]
+    headers = [cell_text(value) for value in rows[header_row - 1][1]]
+    if len(headers) > MAX_COLUMNS:
+        raise TableError(
+            _(
+                "La ligne des en-têtes a %(count)s colonnes ; un tableau de plan en a au plus "
+                "%(limit)s. Supprimez les colonnes en trop, même vides, puis réessayez."
+            )
+            % {"count": len(headers), "limit": MAX_COLUMNS}
+        )
+    return headers
 
 
 def body(rows, header_row):
@@ -537,14 +562,17 @@ class Reader:
             )
             return None
         code = code.rstrip(".")
-        if not re.match(CODE_PATTERN, code):
+        try:
+            parts = [int(p) for p in code.split(".")] if re.match(CODE_PATTERN, code) else None
+        except ValueError:  # a number of more digits than int() reads (4300)
+            parts = None
+        if parts is None:
             self.error(
                 row,
                 _("le code « %(code)s » est mal formé : écrivez par exemple 1, 1.2 ou 1.2.3.")
                 % {"code": code},
             )
             return None
-        parts = [int(p) for p in code.split(".")]
         code = ".".join(str(p) for p in parts)
         if not title:
             self.error(row, _("le titre de %(code)s est vide.") % {"code": code})
