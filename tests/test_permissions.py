@@ -42,6 +42,7 @@ from plans.models import Coalition, Plan, Review, Theme
 from plans.scoping import PROVINCE_WIDE
 from reports import pdf
 from tests.actions.test_admin import change_form_data, form_data, formset_data
+from tests.actions.test_import_export import HEADER as ACTION_HEADER
 from tests.dashboard.reading import edit_links
 from tests.permissions_world import (
     HOME,
@@ -812,19 +813,6 @@ def test_post_plan_import_table(world, user, side, outcome, settings, tmp_path):
         assert 'name="token"' in body(response)
     assert Action.objects.filter(plan=plan).count() == actions
     assert_nothing_foreign(response, user)
-
-
-ACTION_HEADER = [
-    "plan",
-    "code",
-    "titre",
-    "moyens",
-    "statut",
-    "avancement (%)",
-    "périodes",
-    "porteurs et partenaires",
-    "raison du statut",
-]
 
 
 def csv_upload(rows, header, name="donnees.csv"):

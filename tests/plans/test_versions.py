@@ -13,7 +13,6 @@ from html import unescape
 from types import SimpleNamespace
 
 import pytest
-from django.forms import MultiWidget
 from django.test import Client
 from django.urls import reverse
 
@@ -21,6 +20,7 @@ from actions.models import Action, ProgressNote, Target
 from partners.models import ActionPartner, Organisation
 from plans.groups import COORDINATION
 from plans.models import Plan
+from tests.actions.test_admin import change_form_data, formset_data, row_index
 from tests.conftest import make_user, member_of_every_coalition
 from tests.factories import (
     ActionFactory,
@@ -53,55 +53,6 @@ def change_url(obj):
 
 
 # --- Posting a rendered form back, as a browser would ----------------------------------------
-
-
-def form_data(form):
-    """The values a browser would post for `form` as rendered (unchecked boxes left out)."""
-    data = {}
-    for field in form:
-        value = field.value()
-        widget = field.field.widget
-        if isinstance(widget, MultiWidget):
-            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
-            for suffix, part in zip(widget.widgets_names, parts, strict=True):
-                data[field.html_name + suffix] = "" if part is None else str(part)
-            continue
-        if value is False:
-            continue
-        if value is True:
-            value = "on"
-        elif value is None:
-            value = ""
-        elif isinstance(value, list | tuple):
-            value = [str(item) for item in value]
-        elif isinstance(value, datetime.date):
-            value = value.isoformat()
-        data[field.html_name] = value if isinstance(value, list) else str(value)
-        if field.field.show_hidden_initial:
-            data[field.html_initial_name] = data[field.html_name]
-    return data
-
-
-def formset_data(formset):
-    data = form_data(formset.management_form)
-    for form in formset.forms:
-        data.update(form_data(form))
-    return data
-
-
-def change_form_data(response):
-    """The whole change form as rendered: the object's fields and every inline's rows."""
-    assert response.status_code == 200
-    data = form_data(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        data.update(formset_data(inline.formset))
-    return data
-
-
-def row_index(data, prefix, pk):
-    """Index of the row of object `pk` in the posted data of formset `prefix`."""
-    total = int(data[f"{prefix}-TOTAL_FORMS"])
-    return next(i for i in range(total) if data.get(f"{prefix}-{i}-id") == str(pk))
 
 
 def list_data(response, changes=None):
