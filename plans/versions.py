@@ -68,30 +68,24 @@ class VersionedModelForm(forms.ModelForm):
 
     def stale_message(self, loaded):
         latest = self.latest
-        if latest is not None and latest.history_type == "-":
+        who = latest.history_user or _("quelqu'un")
+        when = formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+        if latest.history_type == "-":
             return _(
                 "%(who)s a supprimé « %(object)s » le %(when)s, après que vous avez ouvert "
                 "la page. Vos changements ne sont pas enregistrés ; ils restent dans le "
                 "formulaire. Rechargez la page dans un autre onglet, puis reportez-y vos "
                 "changements (la Corbeille de la liste peut restaurer ce qui a été supprimé)."
-            ) % {
-                "who": latest.history_user or _("quelqu'un"),
-                "object": self.instance,
-                "when": formats.date_format(
-                    timezone.localtime(latest.history_date), "DATETIME_FORMAT"
-                ),
-            }
+            ) % {"who": who, "object": self.instance, "when": when}
         return _(
             "%(who)s a enregistré « %(object)s » le %(when)s, après que vous l'avez ouvert. "
             "Vos changements ne sont pas enregistrés ; ils restent dans le formulaire. Ce qui "
             "a changé : %(changes)s. Rechargez la page dans un autre onglet, puis reportez-y "
             "vos changements."
         ) % {
-            "who": getattr(latest, "history_user", None) or _("quelqu'un"),
+            "who": who,
             "object": self.instance,
-            "when": formats.date_format(
-                timezone.localtime(latest.history_date), "DATETIME_FORMAT"
-            ),
+            "when": when,
             "changes": "; ".join(self.changes_since(loaded)) or _("d'autres champs"),
         }
 

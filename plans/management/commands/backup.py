@@ -14,6 +14,14 @@ def spaced(number):
     return f"{number:,}".replace(",", " ")
 
 
+def report_counts(command, counts, verbosity):
+    """Each model's count at verbosity 2, and the total, spaced, for the closing line."""
+    if verbosity >= 2:
+        for label, count in counts.items():
+            command.stdout.write(f"{spaced(count):>9} {label}")
+    return spaced(sum(counts.values()))
+
+
 class Command(BaseCommand):
     help = (
         "Sauvegarde toutes les données des plans, leur historique, les utilisateurs, les "
@@ -31,10 +39,7 @@ class Command(BaseCommand):
             counts = write_backup(file, using=database)
         except BackupError as error:
             raise CommandError(str(error)) from error
-        if options["verbosity"] >= 2:
-            for label, count in counts.items():
-                self.stdout.write(f"{spaced(count):>9} {label}")
-        total = spaced(sum(counts.values()))
+        total = report_counts(self, counts, options["verbosity"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"{total} objets sauvegardés dans {file}. / {total} objects written to {file}."

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from plans.backup import BackupError, restore_backup
-from plans.management.commands.backup import spaced
+from plans.management.commands.backup import report_counts
 
 
 class Command(BaseCommand):
@@ -29,10 +29,7 @@ class Command(BaseCommand):
             counts = restore_backup(file, using=database)
         except BackupError as error:
             raise CommandError(str(error)) from error
-        if options["verbosity"] >= 2:
-            for label, count in counts.items():
-                self.stdout.write(f"{spaced(count):>9} {label}")
-        total = spaced(sum(counts.values()))
+        total = report_counts(self, counts, options["verbosity"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"{total} objets restaurés depuis {file}. / {total} objects restored from {file}."
