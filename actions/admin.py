@@ -3,7 +3,6 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -16,7 +15,7 @@ from django.utils.translation import ngettext
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.resources import ActionResource
-from actions.services import change_status
+from actions.services import change_status, change_statuses
 from partners.admin import legend_chip
 from partners.models import ActionPartner, Organisation
 from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
@@ -426,39 +425,43 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     @admin.action(description=_("Changer le statut des actions choisies"), permissions=["change"])
     def change_status_action(self, request, queryset):
-        if "apply" in request.POST:
-            form = ChangeStatusForm(request.POST)
+        if "apply" not in request.POST:
+            form = ChangeStatusForm(actions=queryset)
+        else:
+            form = ChangeStatusForm(request.POST, actions=queryset)
             if form.is_valid():
                 try:
-                    with transaction.atomic():
-                        changed = [
-                            change_status(
-                                action=action,
-                                status=form.cleaned_data["status"],
-                                user=request.user,
-                                reason=form.cleaned_data["reason"],
-                                note=form.cleaned_data["note"],
-                                date=form.cleaned_data["date"],
-                            )
-                            for action in queryset
-                        ]
-                except ValidationError as error:
-                    self.message_user(request, " ".join(error.messages), messages.ERROR)
-                    return None
-                count = sum(1 for entry in changed if entry is not None)
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d action a changé de statut.",
-                        "%(count)d actions ont changé de statut.",
-                        count,
+                    count = change_statuses(
+                        actions=queryset,
+                        status=form.cleaned_data["status"],
+                        user=request.user,
+                        reason=form.cleaned_data["reason"],
+                        note=form.cleaned_data["note"],
+                        date=form.cleaned_data["date"],
+                        seen_versions=form.seen_versions(),
                     )
-                    % {"count": count},
-                    messages.SUCCESS,
-                )
-                return None
-        else:
-            form = ChangeStatusForm()
+                except ValidationError as error:
+                    # Nothing was changed: the page comes back with what was typed, and the
+                    # actions as they are now, to be confirmed again.
+                    self.message_user(request, " ".join(error.messages), messages.ERROR)
+                    queryset = queryset.all()
+                    data = request.POST.copy()
+                    data["versions"] = (
+                        ChangeStatusForm(actions=queryset).fields["versions"].initial
+                    )
+                    form = ChangeStatusForm(data, actions=queryset)
+                else:
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "%(count)d action a changé de statut.",
+                            "%(count)d actions ont changé de statut.",
+                            count,
+                        )
+                        % {"count": count},
+                        messages.SUCCESS,
+                    )
+                    return None
         context = {
             **self.admin_site.each_context(request),
             "title": _("Changer le statut"),

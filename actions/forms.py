@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
 from actions.services import validate_status_change
-from plans.versions import VersionedModelForm
+from plans.versions import VersionedModelForm, latest_records, version_of
 
 
 class StatusSelect(forms.Select):
@@ -164,6 +164,24 @@ class ChangeStatusForm(forms.Form):
         label=_("Note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     date = forms.DateField(label=_("Date"), initial=timezone.localdate, widget=AdminDateWidget)
+    # "pk:version,…": the version of each chosen action when the page was shown.
+    versions = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        latest = latest_records(Action, [action.pk for action in actions])
+        self.fields["versions"].initial = ",".join(
+            f"{pk}:{version_of(record)}" for pk, record in sorted(latest.items())
+        )
+
+    def seen_versions(self):
+        """{pk: version} as posted; a malformed entry checks nothing."""
+        seen = {}
+        for item in self.cleaned_data.get("versions", "").split(","):
+            pk, _sep, version = item.partition(":")
+            if pk.isdigit() and version.isdigit():
+                seen[int(pk)] = version
+        return seen
 
     def clean(self):
         cleaned = super().clean()

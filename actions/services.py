@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ProgressNote
+from plans.versions import check_version, lock
 
 
 def validate_status_change(*, old_status, new_status, reason):
@@ -28,22 +29,25 @@ def validate_status_change(*, old_status, new_status, reason):
 
 
 @transaction.atomic
-def change_status(*, action, status, user, reason="", note="", date=None):
+def change_status(*, action, status, user, reason="", note="", date=None, seen_version=None):
     """Save `action` with `status`; a change of status, or a note, goes into its trail.
 
-    The previous status is read from the database (and the row locked), so a status typed
-    in a stale form is compared with what is really stored. Other edits already made to
-    `action` are validated and saved with it. Returns the trail entry, or None when
-    neither the status changed nor a note was given.
+    The row is locked, then the previous status read from the database, so a status typed
+    in a stale form is compared with what is really stored. With `seen_version` (the version
+    the person saw), a save made meanwhile by someone else refuses this one (StaleVersion).
+    Other edits already made to `action` are validated and saved with it. Returns the trail
+    entry, or None when neither the status changed nor a note was given.
     """
     previous = None
     if action.pk:
+        # Locked (FOR NO KEY UPDATE, as plans.versions.lock) while read.
         previous = (
-            Action.objects.select_for_update()
+            Action.objects.select_for_update(no_key=True)
             .filter(pk=action.pk)
             .values_list("status", flat=True)
             .first()
         )
+        check_version(action, seen_version)
     validate_status_change(old_status=previous, new_status=status, reason=reason)
 
     action.status = status
@@ -73,3 +77,26 @@ def change_status(*, action, status, user, reason="", note="", date=None):
     entry._history_user = user
     entry.save()
     return entry
+
+
+@transaction.atomic
+def change_statuses(*, actions, status, user, reason="", note="", date=None, seen_versions=None):
+    """The same status (and note) for each of `actions`, all or none: the admin's bulk
+    change. `seen_versions` ({pk: version}) are the versions the person saw; one action
+    saved meanwhile by someone else refuses the whole change (StaleVersion). Returns the
+    number of trail entries written."""
+    pks = lock(actions)
+    seen_versions = seen_versions or {}
+    entries = [
+        change_status(
+            action=action,
+            status=status,
+            user=user,
+            reason=reason,
+            note=note,
+            date=date,
+            seen_version=seen_versions.get(action.pk),
+        )
+        for action in Action.objects.filter(pk__in=pks)
+    ]
+    return sum(1 for entry in entries if entry is not None)

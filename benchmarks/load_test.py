@@ -58,9 +58,9 @@ import time
 import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
+from browser import Browser, FormFields, form_errors
 from common import (
     POSTGRES_URL,
     PROJECT_DIR,
@@ -80,7 +80,6 @@ ORGANISATIONS_PER_MEMBER = 20  # the organisations a member picks from
 STATUS_CHANGE_SHARE = 0.25  # of the saves that also change the status
 STATUSES_WITHOUT_REASON = ["in_progress", "done"]
 ERROR_SAMPLES = 5  # kept per page kind
-USER_AGENT = "casal-load-test"
 # Status, time spent by the worker in ms, method and path of each request.
 ACCESS_LOG_FORMAT = '%(s)s %(M)s %(m)s "%(U)s"'
 WRAPPER_SETTINGS = '''\
@@ -288,185 +287,6 @@ def member_territories(count, found):
     others = found[1:] or found
     return [found[0] if index < first else others[(index - first) % len(others)]
             for index in range(count)]  # fmt: skip
-
-
-# HTTP ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Response:
-    status: int
-    location: str
-    text: str
-    seconds: float
-
-
-class Browser:
-    """One user's browser: its cookies and a connection kept alive when the server allows
-    (gunicorn's sync workers close each one: http.client then opens a new one)."""
-
-    def __init__(self, port, timeout):
-        self.port = port
-        self.timeout = timeout
-        # As behind the load balancer, which terminates HTTPS and says so (README).
-        self.origin = f"https://127.0.0.1:{port}"
-        self.cookies = {}
-        self.connection = None
-
-    def request(self, method, path, fields=None, referer=None):
-        headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "text/html",
-            "Accept-Language": "fr",
-            "X-Forwarded-Proto": "https",
-        }
-        if self.cookies:
-            headers["Cookie"] = "; ".join(
-                f"{name}={value}" for name, value in self.cookies.items()
-            )
-        body = None
-        if fields is not None:
-            body = urllib.parse.urlencode(fields).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = self.origin
-        if referer:
-            headers["Referer"] = self.origin + referer
-        start = time.perf_counter()
-        for attempt in (1, 2):
-            reused = self.connection is not None and self.connection.sock is not None
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(
-                    "127.0.0.1", self.port, timeout=self.timeout
-                )
-            try:
-                self.connection.request(method, path, body, headers)
-                response = self.connection.getresponse()
-                data = response.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.close()
-                # A browser retries a GET once when a kept-alive connection was closed.
-                if attempt == 2 or not reused or method != "GET":
-                    raise
-            except BaseException:
-                self.close()
-                raise
-        seconds = time.perf_counter() - start
-        for header in response.msg.get_all("Set-Cookie") or []:
-            jar = http.cookies.SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return Response(
-            response.status,
-            response.getheader("Location") or "",
-            data.decode(errors="replace"),
-            seconds,
-        )
-
-    def close(self):
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-
-class FormFields(HTMLParser):
-    """The (name, value) pairs a browser submits for the form `form_id` when its submit
-    button `submit_name` is clicked: inputs (checkboxes and radios only if checked, no file
-    or button), the selected options of selects (a single select with none selected sends
-    its first option) and textareas (less the newline that follows the opening tag)."""
-
-    def __init__(self, form_id, submit_name):
-        super().__init__(convert_charrefs=True)
-        self.form_id = form_id
-        self.submit_name = submit_name
-        self.fields = []
-        self.submit = None
-        self.in_form = False
-        self.select = None  # [name, multiple, [(value, selected)]]
-        self.option = None  # [attrs, text parts]
-        self.textarea = None  # [name, text parts]
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.in_form = attrs.get("id") == self.form_id
-        elif not self.in_form:
-            return
-        elif tag == "option" and self.select is not None:
-            self.end_option()
-            self.option = [attrs, []]
-        elif "disabled" in attrs or not attrs.get("name"):
-            return
-        elif tag == "input":
-            self.add_input(attrs)
-        elif tag == "select":
-            self.select = [attrs["name"], "multiple" in attrs, []]
-        elif tag == "textarea":
-            self.textarea = [attrs["name"], []]
-
-    def add_input(self, attrs):
-        kind = (attrs.get("type") or "text").lower()
-        name, value = attrs["name"], attrs.get("value")
-        if kind == "submit":
-            if name == self.submit_name:
-                self.submit = (name, value or "")
-        elif kind in {"checkbox", "radio"}:
-            if "checked" in attrs:
-                self.fields.append((name, "on" if value is None else value))
-        elif kind not in {"file", "image", "button", "reset"}:
-            self.fields.append((name, value or ""))
-
-    def end_option(self):
-        if self.option is not None:
-            attrs, text = self.option
-            if "disabled" not in attrs:
-                value = attrs.get("value")
-                if value is None:
-                    value = " ".join("".join(text).split())
-                self.select[2].append((value, "selected" in attrs))
-            self.option = None
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.in_form = False
-        elif tag == "option" and self.select is not None:
-            self.end_option()
-        elif tag == "select" and self.select is not None:
-            self.end_option()
-            name, multiple, options = self.select
-            chosen = [value for value, selected in options if selected]
-            if not multiple:
-                chosen = chosen[-1:] or [value for value, _selected in options[:1]]
-            self.fields += [(name, value) for value in chosen]
-            self.select = None
-        elif tag == "textarea" and self.textarea is not None:
-            name, text = self.textarea
-            text = "".join(text)
-            self.fields.append((name, text[1:] if text.startswith("\n") else text))
-            self.textarea = None
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.textarea[1].append(data)
-        elif self.option is not None:
-            self.option[1].append(data)
-
-
-ERROR_BLOCK = re.compile(r'<(ul|p) class="(?:errorlist|errornote)[^"]*"[^>]*>(.*?)</\1>', re.S)
-
-
-def form_errors(page):
-    """The error messages of a refused admin form, as text."""
-    messages = []
-    for _tag, block in ERROR_BLOCK.findall(page):
-        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", block)).split())
-        if text and text not in messages:
-            messages.append(text)
-    return messages or ["(no error message found)"]
 
 
 # Measuring ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ CSRF_TRUSTED_ORIGINS  override the defaults below
 
 import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -116,6 +117,23 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # A saving transaction takes the write lock when it begins, not at its first write:
+        # a second one waits (up to `timeout` seconds) and then reads what the first
+        # committed, where it would otherwise fail at once with "database is locked".
+        "transaction_mode": "IMMEDIATE",
+        "timeout": int(os.environ.get("SQLITE_TIMEOUT", "10")),
+        # Readers never wait for a writer.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    if TESTING:
+        # A file, not memory: the tests of simultaneous saves need the live server's threads
+        # on connections of their own (an in-memory database is one shared connection).
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"casal_tracker-test-{os.getpid()}.sqlite3")
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -7,6 +7,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, router, transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect
@@ -43,6 +44,8 @@ from plans.versions import (
     VersionedInlineFormSet,
     VersionedModelForm,
     VersionedModelFormSet,
+    in_saving_transaction,
+    lock,
 )
 
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
@@ -94,7 +97,36 @@ class VersionedAdminMixin:
 
 class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
     """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
-    silent overwrite."""
+    silent overwrite, even for two saves at the same instant: every page that saves does so
+    in one transaction that locks what it compares before reading it (plans/versions.py)."""
+
+    def get_object(self, request, object_id, from_field=None):
+        if request.method == "POST" and in_saving_transaction():
+            field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
+            try:
+                value = field.to_python(object_id)
+            except ValidationError:
+                value = None
+            if value is not None:
+                lock(self.model._base_manager.filter(**{field.name: value}))
+        return super().get_object(request, object_id, from_field)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError:
+            # A unique value (a code, a partner of the action) taken at the same instant by
+            # another save, which the validation could not see yet: validated again, the
+            # page now says so in the form, with what was typed.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":
+            return self._changelist_view(request, extra_context)
+        # The list's editable rows and the bulk actions save in one transaction, which locks
+        # the rows before comparing what the person saw with them.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return self._changelist_view(request, extra_context)
 
     def nothing_to_save(self, request, form, change):
         """A page saved for its inline rows only leaves its object, and its version, alone:
@@ -110,12 +142,14 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
         # simple-history lets whoever reads the object post its revert form: saving an old
         # version is a change, for those who may change this object, which still exists (a
         # deleted one comes back through the trash, with its links).
-        if request.method == "POST":
-            obj = self.get_object(request, unquote(object_id))
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            obj = self.get_object(request, unquote(object_id))  # locked: see get_object
             if obj is None or not self.has_change_permission(request, obj):
                 raise PermissionDenied
             request.reverting = True
-        return super().history_form_view(request, object_id, version_id, extra_context)
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", VersionedModelForm)
@@ -148,7 +182,7 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
+    def _changelist_view(self, request, extra_context):
         if self.restorable(request):
             extra_context = {
                 "recover_url": reverse(admin_urlname(self.opts, "recover_list")),

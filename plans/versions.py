@@ -5,12 +5,17 @@ history). When someone else saved the object after the form was opened, the save
 with who, when and what changed; the refused form comes back with the person's own values
 in it, so nothing typed is lost. Inline rows and list rows carry their own version: Django
 would otherwise write a stale page's untouched rows over the newer ones.
+
+The comparison holds for two saves at the same instant because it is made inside the saving
+transaction, after the rows are locked (`lock`): of two saves from the same version, one
+commits first and the other then reads its version and is refused.
 """
 
 from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Max
 from django.forms.models import BaseInlineFormSet, BaseModelFormSet
 from django.utils import formats, timezone
@@ -41,6 +46,87 @@ def version_of(record):
     return str(record.history_id) if record is not None else ""
 
 
+def lock(queryset):
+    """Locks the rows of `queryset` until the saving transaction ends, in primary-key order
+    (two saves locking the same rows never wait for each other crosswise).
+
+    PostgreSQL takes FOR NO KEY UPDATE: a save that only adds a row pointing at a locked one
+    (a partner link to a locked action) goes on. SQLite has no row locks; its transactions
+    begin IMMEDIATE (settings), so one saving transaction at a time runs, and it reads what
+    the previous one committed."""
+    manager = queryset.model._base_manager
+    pks = queryset.order_by().values("pk")
+    return list(
+        manager.select_for_update(no_key=True)
+        .filter(pk__in=pks)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def in_saving_transaction():
+    return transaction.get_connection().in_atomic_block
+
+
+class StaleVersion(ValidationError):
+    """Someone saved (or deleted) the object after the version the person saw."""
+
+
+def stale_message(instance, latest, loaded, fields=None):
+    """Who changed `instance` after version `loaded`, when, and what (among `fields`)."""
+    who = latest.history_user or _("quelqu'un")
+    when = formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+    if latest.history_type == "-":
+        return _(
+            "%(who)s a supprimé « %(object)s » le %(when)s, après que vous avez ouvert "
+            "la page. Vos changements ne sont pas enregistrés ; ils restent dans le "
+            "formulaire. Rechargez la page dans un autre onglet, puis reportez-y vos "
+            "changements (la Corbeille de la liste peut restaurer ce qui a été supprimé)."
+        ) % {"who": who, "object": instance, "when": when}
+    return _(
+        "%(who)s a enregistré « %(object)s » le %(when)s, après que vous l'avez ouvert. "
+        "Vos changements ne sont pas enregistrés ; ils restent dans le formulaire. Ce qui "
+        "a changé : %(changes)s. Rechargez la page dans un autre onglet, puis reportez-y "
+        "vos changements."
+    ) % {
+        "who": who,
+        "object": instance,
+        "when": when,
+        "changes": "; ".join(changes_since(instance, latest, loaded, fields))
+        or _("d'autres champs"),
+    }
+
+
+def changes_since(instance, latest, loaded, fields=None):
+    """The fields (of `fields`, or all) that changed after version `loaded`, as text."""
+    model = type(instance)
+    seen = model.history.filter(history_id=loaded, id=instance.pk).first()
+    if seen is None:
+        return []
+    # Only what history keeps: some many-to-many fields are not kept.
+    kept = {field.name for field in seen._meta.fields} | {
+        field.name for field in seen._history_m2m_fields
+    }
+    if fields is None:
+        fields = [
+            field.name for field in model._meta.get_fields() if getattr(field, "editable", False)
+        ]
+    shown = [name for name in fields if name in kept and name != VERSION_FIELD]
+    delta = latest.diff_against(seen, included_fields=shown)
+    return ReadableHistoryHelper(model, latest).readable_changes(delta)
+
+
+def check_version(instance, loaded, latest=None):
+    """Raises StaleVersion when `instance` changed after version `loaded` (call it with the
+    row locked). An empty `loaded` comes from a page that did not show a version."""
+    if not instance.pk or not loaded:
+        return
+    if latest is None:
+        latest = latest_records(type(instance), [instance.pk]).get(instance.pk)
+    if latest is not None and str(loaded) != version_of(latest):
+        raise StaleVersion(stale_message(instance, latest, loaded), code="stale")
+
+
 class VersionedModelForm(forms.ModelForm):
     """A model form refused when its object changed since it was shown."""
 
@@ -63,45 +149,11 @@ class VersionedModelForm(forms.ModelForm):
         loaded = cleaned.get(VERSION_FIELD)
         # An empty version comes from a page that did not show this object's version.
         if self.instance.pk and loaded and loaded != version_of(self.latest):
-            raise ValidationError(self.stale_message(loaded), code="stale")
+            raise StaleVersion(
+                stale_message(self.instance, self.latest, loaded, fields=list(self.fields)),
+                code="stale",
+            )
         return cleaned
-
-    def stale_message(self, loaded):
-        latest = self.latest
-        who = latest.history_user or _("quelqu'un")
-        when = formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
-        if latest.history_type == "-":
-            return _(
-                "%(who)s a supprimé « %(object)s » le %(when)s, après que vous avez ouvert "
-                "la page. Vos changements ne sont pas enregistrés ; ils restent dans le "
-                "formulaire. Rechargez la page dans un autre onglet, puis reportez-y vos "
-                "changements (la Corbeille de la liste peut restaurer ce qui a été supprimé)."
-            ) % {"who": who, "object": self.instance, "when": when}
-        return _(
-            "%(who)s a enregistré « %(object)s » le %(when)s, après que vous l'avez ouvert. "
-            "Vos changements ne sont pas enregistrés ; ils restent dans le formulaire. Ce qui "
-            "a changé : %(changes)s. Rechargez la page dans un autre onglet, puis reportez-y "
-            "vos changements."
-        ) % {
-            "who": who,
-            "object": self.instance,
-            "when": when,
-            "changes": "; ".join(self.changes_since(loaded)) or _("d'autres champs"),
-        }
-
-    def changes_since(self, loaded):
-        """The fields of this form that changed after version `loaded`, as readable text."""
-        model = type(self.instance)
-        seen = model.history.filter(history_id=loaded, id=self.instance.pk).first()
-        if seen is None:
-            return []
-        # Only what history keeps: some many-to-many fields (related actions) are not kept.
-        kept = {field.name for field in seen._meta.fields} | {
-            field.name for field in seen._history_m2m_fields
-        }
-        shown = [name for name in self.fields if name in kept and name != VERSION_FIELD]
-        delta = self.latest.diff_against(seen, included_fields=shown)
-        return ReadableHistoryHelper(model, self.latest).readable_changes(delta)
 
 
 class VersionedFormSetMixin:
@@ -117,6 +169,10 @@ class VersionedFormSetMixin:
 
     def get_queryset(self):
         if not hasattr(self, "_rows"):
+            if self.is_bound and in_saving_transaction():
+                # Locked before they are read: their versions are compared with the rows
+                # as the last save committed them.
+                lock(super().get_queryset())
             rows = list(super().get_queryset())
             if self.is_bound:
                 rows = self._with_deleted_rows(rows)

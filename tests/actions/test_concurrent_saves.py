@@ -1,0 +1,208 @@
+"""Two coordinators save the same action at the same instant, on every page that saves one:
+exactly one save goes through, the other is refused with who changed what and keeps what she
+typed, and nothing is lost (tests/concurrency.py)."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.urls import reverse
+
+from actions.models import Action, ProgressNote
+from actions.services import change_status
+from partners.models import ActionPartner
+from plans.groups import COORDINATION
+from plans.models import Membership
+from plans.versions import StaleVersion, latest_records, version_of
+from tests.concurrency import NOT_SAVED, PAIRS, at_once, browser_for, fields_of, one_saved, text
+from tests.conftest import make_user
+from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def desk(live_server, django_user_model):
+    """An action with a partner, and two coordinators of its coalition, each in her browser."""
+    action = ActionFactory(title="Mobiliser les producteurs")
+    link = ActionPartnerFactory(
+        action=action, organisation=OrganisationFactory(name="Moisson Laval")
+    )
+    people = []
+    for username in ("coordo-a", "coordo-b"):
+        user = make_user(django_user_model, username, COORDINATION)
+        Membership.objects.create(coalition=action.plan.coalition, user=user)
+        people.append(user)
+    return SimpleNamespace(
+        action=action,
+        link=link,
+        users=people,
+        browsers=[browser_for(live_server, user) for user in people],
+    )
+
+
+def history_count(obj):
+    return type(obj).history.filter(id=obj.pk).count()
+
+
+def test_two_saves_of_the_action_page_at_once(desk):
+    url = reverse("admin:actions_action_change", args=[desk.action.pk])
+    for pair in range(PAIRS):
+        before = history_count(desk.action)
+        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        tokens = [f"[{user.username} {pair}]" for user in desk.users]
+        posts = [
+            fields_of(page, "action_form", means=f"Moyens {token}")
+            for page, token in zip(pages, tokens, strict=True)
+        ]
+        responses = at_once(
+            *(
+                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
+                for b, fields in zip(desk.browsers, posts, strict=True)
+            )
+        )
+
+        saved, refused = one_saved(responses)
+        winner = tokens[responses.index(saved)]
+        loser = tokens[responses.index(refused)]
+        desk.action.refresh_from_db()
+        assert desk.action.means == f"Moyens {winner}"
+        assert history_count(desk.action) == before + 1
+        assert NOT_SAVED in text(refused)
+        assert loser in refused.text  # what she typed is still in her form
+
+
+def test_two_saves_of_the_same_partner_row_at_once(desk):
+    """Both edit the note of the same partner row on the action page."""
+    url = reverse("admin:actions_action_change", args=[desk.action.pk])
+    prefix = "partner_links-0"
+    for pair in range(PAIRS):
+        before = history_count(desk.link)
+        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        notes = [f"Note [{user.username} {pair}]" for user in desk.users]
+        posts = [
+            fields_of(page, "action_form", **{f"{prefix}-note": note})
+            for page, note in zip(pages, notes, strict=True)
+        ]
+        responses = at_once(
+            *(
+                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
+                for b, fields in zip(desk.browsers, posts, strict=True)
+            )
+        )
+
+        saved, refused = one_saved(responses)
+        desk.link.refresh_from_db()
+        assert desk.link.note == notes[responses.index(saved)]
+        assert history_count(desk.link) == before + 1
+        assert NOT_SAVED in text(refused)
+        assert notes[responses.index(refused)] in refused.text
+
+
+def test_two_status_changes_in_the_list_at_once(desk):
+    """Both change the same action's status in the list and click « Enregistrer »."""
+    url = reverse("admin:actions_action_changelist")
+    for _pair in range(PAIRS):
+        before = ProgressNote.objects.filter(action=desk.action).count()
+        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        # Each picks the status the action does not have, so both are changes.
+        current = Action.objects.get(pk=desk.action.pk).status
+        choices = [s for s in Action.Status if s not in (current, *Action.STATUSES_NEEDING_REASON)]
+        posts = [
+            fields_of(page, "changelist-form", "_save", **{"form-0-status_0": choice})
+            for page, choice in zip(pages, choices[:2], strict=True)
+        ]
+        responses = at_once(
+            *(
+                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
+                for b, fields in zip(desk.browsers, posts, strict=True)
+            )
+        )
+
+        saved, refused = one_saved(responses)
+        desk.action.refresh_from_db()
+        assert desk.action.status == choices[responses.index(saved)]
+        assert ProgressNote.objects.filter(action=desk.action).count() == before + 1
+        assert "Ce statut a changé depuis l'affichage de la liste" in text(refused)
+
+
+def test_two_bulk_status_changes_at_once(desk):
+    """Both choose the action in the list, « Changer le statut », and confirm at once."""
+    url = reverse("admin:actions_action_changelist")
+    selection = [
+        ("action", "change_status_action"),
+        ("_selected_action", str(desk.action.pk)),
+        ("index", "0"),
+    ]
+
+    def choose(browser):
+        token = dict(fields_of(browser.request("GET", url), "changelist-form"))
+        fields = [("csrfmiddlewaretoken", token["csrfmiddlewaretoken"]), *selection]
+        return browser.request("POST", url, fields, referer=url)
+
+    for pair in range(PAIRS):
+        before = ProgressNote.objects.filter(action=desk.action).count()
+        pages = at_once(*(lambda b=b: choose(b) for b in desk.browsers))
+        current = Action.objects.get(pk=desk.action.pk).status
+        choices = [s for s in Action.Status if s not in (current, *Action.STATUSES_NEEDING_REASON)]
+        notes = [f"Note [{user.username} {pair}]" for user in desk.users]
+        posts = [
+            fields_of(page, "change-status-form", "apply", status=choice, note=note)
+            for page, choice, note in zip(pages, choices[:2], notes, strict=True)
+        ]
+        responses = at_once(
+            *(
+                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
+                for b, fields in zip(desk.browsers, posts, strict=True)
+            )
+        )
+
+        saved, refused = one_saved(responses)
+        desk.action.refresh_from_db()
+        winner = responses.index(saved)
+        assert desk.action.status == choices[winner]
+        trail = ProgressNote.objects.filter(action=desk.action)
+        assert trail.count() == before + 1
+        assert trail.latest("pk").text == notes[winner]
+        assert NOT_SAVED in text(refused)
+        assert notes[responses.index(refused)] in refused.text
+
+
+def save_status(pk, user, status, note, seen):
+    """The trail entry written, or None when the service refused the stale save."""
+    try:
+        return change_status(
+            action=Action.objects.get(pk=pk),
+            status=status,
+            user=user,
+            note=note,
+            seen_version=seen,
+        )
+    except StaleVersion:
+        return None
+
+
+def test_two_calls_of_the_status_service_at_once(desk):
+    """The service every door uses, called at once by two people who saw the same version:
+    one changes the status, the other is refused."""
+    for pair in range(PAIRS):
+        action = Action.objects.get(pk=desk.action.pk)
+        seen = version_of(latest_records(Action, [action.pk])[action.pk])
+        choices = [
+            s for s in Action.Status if s not in (action.status, *Action.STATUSES_NEEDING_REASON)
+        ]
+
+        notes = [f"Note {pair} {user.username}" for user in desk.users]
+        entries = at_once(
+            *(
+                lambda user=user, status=status, note=note, pk=action.pk, seen=seen: save_status(
+                    pk, user, status, note, seen
+                )
+                for user, status, note in zip(desk.users, choices[:2], notes, strict=True)
+            )
+        )
+
+        assert sum(entry is not None for entry in entries) == 1
+        written = next(entry for entry in entries if entry is not None)
+        assert Action.objects.get(pk=action.pk).status == written.status_to
+        assert ProgressNote.objects.filter(action=action, text__in=notes).count() == 1
+        assert ActionPartner.objects.filter(action=action).count() == 1
