@@ -109,9 +109,10 @@ class FormFields(HTMLParser):
     or button), the selected options of selects (a single select with none selected sends
     its first option) and textareas (less the newline that follows the opening tag)."""
 
-    def __init__(self, form_id, submit_name):
+    def __init__(self, form_id, submit_name, action=None):
         super().__init__(convert_charrefs=True)
         self.form_id = form_id
+        self.action = action  # the form whose action is this path, when it has no id
         self.submit_name = submit_name
         self.fields = []
         self.submit = None
@@ -123,7 +124,10 @@ class FormFields(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.in_form = attrs.get("id") == self.form_id
+            if self.form_id is not None:
+                self.in_form = attrs.get("id") == self.form_id
+            else:
+                self.in_form = attrs.get("action") == self.action
         elif not self.in_form:
             return
         elif tag == "option" and self.select is not None:
@@ -221,8 +225,9 @@ def multipart(fields, files):
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def form_fields(page, form_id, submit_name=None):
-    """[(name, value)] that `page`'s form `form_id` submits (with its button `submit_name`)."""
-    parser = FormFields(form_id, submit_name)
+def form_fields(page, form_id, submit_name=None, action=None):
+    """[(name, value)] that `page`'s form `form_id` (or, without an id, the form posting to
+    `action`) submits, with its button `submit_name`."""
+    parser = FormFields(form_id, submit_name, action)
     parser.feed(page)
     return parser.fields + ([parser.submit] if parser.submit else [])

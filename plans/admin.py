@@ -37,6 +37,7 @@ from plans.models import (
     Theme,
     UploadedTable,
 )
+from plans.pending_imports import PendingImportAdminMixin
 from plans.resources import IMPORT_FORMATS
 from plans.scoping import CoalitionScopedAdmin
 from plans.versions import (
@@ -256,8 +257,9 @@ class PlanDataInline(CoalitionScopedAdmin, VersionedAdminMixin, admin.TabularInl
     formset = VersionedInlineFormSet
 
 
-class PlanDataImportExportAdmin(ImportExportModelAdmin, PlanDataAdmin):
-    """Import and export in CSV (as Excel writes it) and XLSX, with history."""
+class PlanDataImportExportAdmin(PendingImportAdminMixin, ImportExportModelAdmin, PlanDataAdmin):
+    """Import and export in CSV (as Excel writes it) and XLSX, with history; the file waits
+    for its confirmation in the database, for its owner (plans/pending_imports.py)."""
 
     formats = IMPORT_FORMATS
     import_template_name = "admin/import_export/plan_data_import.html"
@@ -562,7 +564,9 @@ class TableImportUpload:
         self.token = stored.get("token", "") if matches else ""
 
     def uploads(self):
-        return UploadedTable.objects.filter(user=self.request.user)
+        return UploadedTable.objects.filter(
+            user=self.request.user, kind=UploadedTable.Kind.PLAN_TABLE
+        )
 
     def keep(self, data, name, sheet):
         # A new upload replaces the person's previous ones, and forgotten ones go.

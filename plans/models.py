@@ -447,15 +447,23 @@ class ReviewItem(models.Model):
 
 
 class UploadedTable(models.Model):
-    """A plan's table between its upload and the confirmation of its import.
+    """An uploaded file between its preview and the confirmation of its import: a plan's
+    table, or the rows of an admin list (actions, organisations).
 
     In the database, not on a server's disk: behind a load balancer, the preview and the
-    confirmation may reach different servers. Deleted once imported or replaced, and after
-    a day. Not plan data: no history, no backup."""
+    confirmation may reach different servers. It belongs to the person who uploaded it: a
+    token read by anyone else finds nothing. Deleted once imported or replaced, and after a
+    day. Not plan data: no history, no backup."""
+
+    class Kind(models.TextChoices):
+        PLAN_TABLE = "plan_table", _("tableau d'un plan")
+        LIST_ROWS = "list_rows", _("lignes d'une liste")
 
     token = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
-    plan = models.ForeignKey(Plan, models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PLAN_TABLE)
+    # The plan whose table it is; none for a list's rows.
+    plan = models.ForeignKey(Plan, models.CASCADE, related_name="+", null=True, blank=True)
     name = models.CharField(_("fichier"), max_length=255)
     sheet = models.CharField(_("feuille"), max_length=255, blank=True)
     data = models.BinaryField()
@@ -465,6 +473,13 @@ class UploadedTable(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("tableau téléversé")
         verbose_name_plural = _("tableaux téléversés")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="plan_table", plan__isnull=False)
+                | Q(kind="list_rows", plan__isnull=True),
+                name="uploaded_table_plan_for_plan_tables_only",
+            )
+        ]
 
     def __str__(self):
         return self.name

@@ -2,6 +2,7 @@
 (French, with the column names of her file), and CSV files as Excel really writes them."""
 
 import csv
+import hashlib
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import translation
@@ -73,20 +74,43 @@ def scoped_to_importer(queryset, kwargs):
     return queryset if user is None else scoped(user, queryset)
 
 
+def result_fingerprint(result):
+    """What an import writes (each row's kind and before/after), to compare the preview
+    with the confirmation."""
+    rows = [(row.import_type, row.diff) for row in result.rows]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
 class PlanDataResource(resources.ModelResource):
     """A resource whose imports are all or nothing and speak in column names; rows are
-    matched and linked within the importer's coalitions only."""
+    matched and linked within the importer's coalitions only.
+
+    The confirmed import locks each row before reading it, and, given the preview's
+    `expected_fingerprint`, writes nothing unless it writes what the preview showed: a row
+    saved meanwhile by someone else is never overwritten."""
 
     user = None
+    saving = False
 
     def get_queryset(self):
-        return scoped_to_importer(super().get_queryset(), {"user": self.user})
+        queryset = scoped_to_importer(super().get_queryset(), {"user": self.user})
+        if self.saving:
+            queryset = queryset.select_for_update(no_key=True, of=("self",))
+        return queryset
 
     def import_data(self, dataset, **kwargs):
         # One invalid row and nothing is written: at the preview and at the confirmation,
         # even if the data changed between the two.
         kwargs["rollback_on_validation_errors"] = True
+        self.saving = not kwargs.get("dry_run", False)
         return super().import_data(dataset, **kwargs)
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        expected = kwargs.get("expected_fingerprint")
+        if expected and not self._is_dry_run(kwargs) and result_fingerprint(result) != expected:
+            # Rolled back; the admin says "nothing was imported, the data changed".
+            raise ValueError("The rows changed after the preview.")
 
     def before_import(self, dataset, **kwargs):
         self.user = kwargs.get("user")

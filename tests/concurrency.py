@@ -59,9 +59,13 @@ def at_once(*calls):
     return results
 
 
-def fields_of(page, form_id, submit_name=None, **changes):
-    """The fields the page's form submits, with `changes` ({name: value}) applied."""
-    fields = [(name, changes.get(name, value)) for name, value in form_fields(page.text, form_id)]
+def fields_of(page, form_id, submit_name=None, action=None, **changes):
+    """The fields the page's form (`form_id`, or the one posting to `action`) submits, with
+    `changes` ({name: value}) applied."""
+    fields = [
+        (name, changes.get(name, value))
+        for name, value in form_fields(page.text, form_id, action=action)
+    ]
     if submit_name:
         fields.append((submit_name, "1"))
     return fields

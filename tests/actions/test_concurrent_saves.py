@@ -2,10 +2,13 @@
 exactly one save goes through, the other is refused with who changed what and keeps what she
 typed, and nothing is lost (tests/concurrency.py)."""
 
+import io
 from types import SimpleNamespace
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+from openpyxl import Workbook
 
 from actions.models import Action, ProgressNote
 from actions.services import change_status
@@ -32,12 +35,10 @@ def desk(live_server, django_user_model):
         user = make_user(django_user_model, username, COORDINATION)
         Membership.objects.create(coalition=action.plan.coalition, user=user)
         people.append(user)
-    return SimpleNamespace(
-        action=action,
-        link=link,
-        users=people,
-        browsers=[browser_for(live_server, user) for user in people],
-    )
+    browsers = [browser_for(live_server, user) for user in people]
+    yield SimpleNamespace(action=action, link=link, users=people, browsers=browsers)
+    for browser in browsers:
+        browser.close()  # the server's thread for her connection ends, with its database's
 
 
 def history_count(obj):
@@ -206,3 +207,67 @@ def test_two_calls_of_the_status_service_at_once(desk):
         assert Action.objects.get(pk=action.pk).status == written.status_to
         assert ProgressNote.objects.filter(action=action, text__in=notes).count() == 1
         assert ActionPartner.objects.filter(action=action).count() == 1
+
+
+def rows_file(kind, header, row):
+    """A one-row file as a coordinator would save it from Excel, in CSV or XLSX."""
+    if kind == "csv":
+        return "\n".join(",".join(f'"{cell}"' for cell in line) for line in (header, row)).encode()
+    workbook = Workbook()
+    workbook.active.append(header)
+    workbook.active.append(row)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def test_two_imports_of_the_same_action_confirmed_at_once(desk):
+    """Both import a file that retitles the action, see the preview, and confirm at once: one
+    import goes through, the other writes nothing and says so; half the pairs in CSV, half in
+    XLSX."""
+    import_url = reverse("admin:actions_action_import")
+    process_url = reverse("admin:actions_action_process_import")
+    client = Client()
+    client.force_login(desk.users[0])
+    choices = client.get(import_url).context["form"].fields["format"].choices
+    formats = {label: value for value, label in choices}
+    header = ["plan", "code", "titre"]
+
+    def preview(browser, kind, title):
+        page = browser.request("GET", import_url)
+        token = dict(fields_of(page, None, action=""))["csrfmiddlewaretoken"]
+        content = rows_file(kind, header, [desk.action.plan.slug, desk.action.code, title])
+        fields = {"csrfmiddlewaretoken": token, "resource": "0", "format": formats[kind]}
+        files = {"import_file": (f"actions.{kind}", content)}
+        return browser.request("POST", import_url, fields, referer=import_url, files=files)
+
+    for pair in range(PAIRS):
+        kind = "csv" if pair % 2 else "xlsx"
+        before = history_count(desk.action)
+        titles = [f"Titre importé [{user.username} {pair}]" for user in desk.users]
+        pages = at_once(
+            *(
+                lambda b=b, title=title, kind=kind: preview(b, kind, title)
+                for b, title in zip(desk.browsers, titles, strict=True)
+            )
+        )
+        posts = [fields_of(page, None, "confirm", action=process_url) for page in pages]
+        at_once(
+            *(
+                lambda b=b, fields=fields: b.request(
+                    "POST", process_url, fields, referer=import_url
+                )
+                for b, fields in zip(desk.browsers, posts, strict=True)
+            )
+        )
+        told = [
+            text(b.request("GET", reverse("admin:actions_action_changelist")))
+            for b in desk.browsers
+        ]
+
+        desk.action.refresh_from_db()
+        assert desk.action.title in titles
+        assert history_count(desk.action) == before + 1
+        loser = 1 - titles.index(desk.action.title)
+        assert "Rien n'a été importé" in told[loser]
+        assert "Rien n'a été importé" not in told[1 - loser]
