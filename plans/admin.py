@@ -400,9 +400,13 @@ class PlanAdmin(PlanDataAdmin):
                     ),
                 )
                 return redirect(request.path)
-            return self.render_import_table(
-                request, plan, upload, table_file, confirm=step == "confirm"
-            )
+            if step == "preview":
+                return self.render_import_table(request, plan, upload, table_file)
+            # The preview compared at confirmation is built with the plan's rows locked:
+            # a save made before shows in its fingerprint, one made after waits for it.
+            with transaction.atomic(using=router.db_for_write(Plan)):
+                table_import.lock(plan)
+                return self.render_import_table(request, plan, upload, table_file, confirm=True)
         return self.render_import_table(request, plan, upload, upload_form=TableUploadForm())
 
     def render_import_table(

@@ -27,8 +27,8 @@ from openpyxl.utils import get_column_letter
 from actions.models import CODE_PATTERN, Action, Target
 from actions.services import change_status, validate_status_change
 from partners.models import ActionPartner, Organisation
-from plans import table
-from plans.models import Objective, SubObjective
+from plans import table, versions
+from plans.models import Objective, Plan, SubObjective
 from plans.resources import decode_text
 
 # Word tables and funders' workbooks weigh well under a megabyte; a bigger file is a mistake.
@@ -933,6 +933,19 @@ def summary(counts):
 
 
 # Writing -----------------------------------------------------------------------------------
+
+
+def lock(plan):
+    """Locks, until the transaction ends, the plan and every row an import of its table may
+    change (call it before building the preview that the confirmation compares)."""
+    for queryset in (
+        Plan.objects.filter(pk=plan.pk),
+        Objective.objects.filter(plan=plan),
+        SubObjective.objects.filter(objective__plan=plan),
+        Action.objects.filter(plan=plan),
+        ActionPartner.objects.filter(action__plan=plan),
+    ):
+        versions.lock(queryset)
 
 
 @transaction.atomic
