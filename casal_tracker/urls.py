@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("dashboard.urls")),
 ]
+
+# A database outage answers 503 "try again shortly", not a 500 (casal_tracker/errors.py).
+handler500 = "casal_tracker.errors.server_error"

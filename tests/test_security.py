@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
 from django.db import OperationalError
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from actions.models import Action
+from casal_tracker.client_ip import client_ip
 from tests.conftest import PASSWORD, logs_in
 from tests.dashboard.test_browser import PLAN_SLUG, STARTED, casal, log_in  # noqa: F401
 
@@ -205,6 +207,80 @@ def test_a_successful_login_forgets_earlier_mistakes(db, coordinator):
         client.post("/comptes/login/", {"username": "coordo", "password": "devine"})
 
     assert logs_in(client, "coordo", PASSWORD)
+
+
+# --- The lockout behind load balancers (casal_tracker/client_ip.py) --------------------------
+
+LOGIN_PAGES = ["/comptes/login/", "/admin/login/"]
+CLIENT, NEIGHBOUR = "203.0.113.7", "198.51.100.20"
+# What reaches the application through 0, 1 or 2 proxies that each append the address they
+# received from; the client sends its own X-Forwarded-For, a different lie each time.
+PROXIES = {
+    0: lambda client, lie: {"REMOTE_ADDR": client, "HTTP_X_FORWARDED_FOR": lie},
+    1: lambda client, lie: {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": f"{lie}, {client}"},
+    2: lambda client, lie: {
+        "REMOTE_ADDR": "10.0.0.2",
+        "HTTP_X_FORWARDED_FOR": f"{lie}, {client}, 10.0.0.1",
+    },
+}
+
+
+def guess(login_url, proxies, client, attempt, password="devine"):
+    """One login attempt from `client` through `proxies`, with a forged header of its own."""
+    lie = f"192.0.2.{attempt}, 10.9.9.{attempt}"
+    return Client(**PROXIES[proxies](client, lie)).post(
+        login_url, {"username": "coordo", "password": password}
+    )
+
+
+@pytest.mark.parametrize("proxies", [0, 1, 2])
+@pytest.mark.parametrize("login_url", LOGIN_PAGES)
+def test_a_forged_forwarded_for_does_not_escape_the_lockout(
+    db, coordinator, settings, login_url, proxies
+):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    for attempt in range(5):
+        guess(login_url, proxies, CLIENT, attempt)
+
+    locked = guess(login_url, proxies, CLIENT, 99, password=PASSWORD)
+    neighbour = guess(login_url, proxies, NEIGHBOUR, 100, password=PASSWORD)
+
+    assert locked.status_code == 429
+    assert neighbour.status_code == 302  # another person behind the same balancer logs in
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {CLIENT}
+
+
+@pytest.mark.parametrize("login_url", LOGIN_PAGES)
+def test_without_the_header_the_client_is_the_peer_never_nobody(
+    db, coordinator, settings, login_url
+):
+    """A request that came by no proxy: each client is counted at its own address."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _attempt in range(5):
+        Client(REMOTE_ADDR=CLIENT).post(login_url, {"username": "coordo", "password": "devine"})
+
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {CLIENT}
+    assert logs_in(Client(REMOTE_ADDR=NEIGHBOUR), "coordo", PASSWORD)
+    assert not logs_in(Client(REMOTE_ADDR=CLIENT), "coordo", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "meta, seen",
+    [
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.7:51234"}, CLIENT),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "[2001:db8::7]:443"}, "2001:db8::7"),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "pas une adresse"}, "10.0.0.2"),
+        ({"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": " "}, "10.0.0.2"),
+        ({"HTTP_X_FORWARDED_FOR": "pas une adresse"}, "0.0.0.0"),
+    ],
+)
+def test_the_client_address_is_an_address(settings, meta, seen):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", **meta)
+    if "REMOTE_ADDR" not in meta:
+        del request.META["REMOTE_ADDR"]
+
+    assert client_ip(request) == seen
 
 
 # --- The policy in a real browser ------------------------------------------------------------
