@@ -16,8 +16,8 @@ from functools import cached_property
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
-from django.forms.models import BaseInlineFormSet, BaseModelFormSet
+from django.db.models import Max, UniqueConstraint
+from django.forms.models import BaseInlineFormSet, BaseModelFormSet, InlineForeignKeyField
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +143,24 @@ class VersionedModelForm(forms.ModelForm):
         if field_name == VERSION_FIELD:
             return version_of(self.latest)
         return super().get_initial_for_field(field, field_name)
+
+    def _post_clean(self):
+        super()._post_clean()
+        # Django leaves an inline row's own foreign key out of the constraint checks, so a
+        # unique constraint on it (the same partner twice on an action, the same period
+        # label twice in a plan) reached the database as an IntegrityError: check those here.
+        inline_keys = {
+            name for name, field in self.fields.items() if isinstance(field, InlineForeignKeyField)
+        }
+        if not inline_keys:
+            return
+        exclude = self._get_validation_exclusions() - inline_keys
+        for constraint in self.instance._meta.constraints:
+            if isinstance(constraint, UniqueConstraint) and inline_keys & set(constraint.fields):
+                try:
+                    constraint.validate(type(self.instance), self.instance, exclude=exclude)
+                except ValidationError as error:
+                    self._update_errors(error)
 
     def clean(self):
         cleaned = super().clean()

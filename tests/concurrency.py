@@ -7,6 +7,7 @@ server answers each in a thread with its own database connection, as gunicorn's 
 and counts what was lost.
 """
 
+import contextlib
 import re
 import threading
 from html import unescape
@@ -16,6 +17,9 @@ from django.db import connections
 from django.test import Client
 
 from benchmarks.browser import Browser, form_errors, form_fields
+from plans.groups import COORDINATION
+from plans.models import Membership
+from tests.conftest import make_user
 
 PAIRS = 20
 NOT_SAVED = "Vos changements ne sont pas enregistrés ; ils restent dans le formulaire."
@@ -31,6 +35,22 @@ def browser_for(live_server, user):
         settings.SESSION_COOKIE_NAME
     ].value
     return browser
+
+
+@contextlib.contextmanager
+def two_coordinators(live_server, django_user_model, coalition):
+    """([coordo-a, coordo-b], [her browser, hers]): two coordinators of `coalition`."""
+    users = []
+    for username in ("coordo-a", "coordo-b"):
+        user = make_user(django_user_model, username, COORDINATION)
+        Membership.objects.create(coalition=coalition, user=user)
+        users.append(user)
+    browsers = [browser_for(live_server, user) for user in users]
+    try:
+        yield users, browsers
+    finally:
+        for browser in browsers:
+            browser.close()  # the server's thread for her connection ends, with its database's
 
 
 def at_once(*calls):
@@ -61,11 +81,13 @@ def at_once(*calls):
 
 def fields_of(page, form_id, submit_name=None, action=None, **changes):
     """The fields the page's form (`form_id`, or the one posting to `action`) submits, with
-    `changes` ({name: value}) applied."""
+    `changes` ({name: value}) applied; a name it does not submit yet is added (as with an
+    autocomplete menu, whose option its script adds when she picks one)."""
     fields = [
         (name, changes.get(name, value))
         for name, value in form_fields(page.text, form_id, action=action)
     ]
+    fields += [(name, value) for name, value in changes.items() if name not in dict(fields)]
     if submit_name:
         fields.append((submit_name, "1"))
     return fields

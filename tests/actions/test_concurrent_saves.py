@@ -13,11 +13,16 @@ from openpyxl import Workbook
 from actions.models import Action, ProgressNote
 from actions.services import change_status
 from partners.models import ActionPartner
-from plans.groups import COORDINATION
-from plans.models import Membership
 from plans.versions import StaleVersion, latest_records, version_of
-from tests.concurrency import NOT_SAVED, PAIRS, at_once, browser_for, fields_of, one_saved, text
-from tests.conftest import make_user
+from tests.concurrency import (
+    NOT_SAVED,
+    PAIRS,
+    at_once,
+    fields_of,
+    one_saved,
+    text,
+    two_coordinators,
+)
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,15 +35,11 @@ def desk(live_server, django_user_model):
     link = ActionPartnerFactory(
         action=action, organisation=OrganisationFactory(name="Moisson Laval")
     )
-    people = []
-    for username in ("coordo-a", "coordo-b"):
-        user = make_user(django_user_model, username, COORDINATION)
-        Membership.objects.create(coalition=action.plan.coalition, user=user)
-        people.append(user)
-    browsers = [browser_for(live_server, user) for user in people]
-    yield SimpleNamespace(action=action, link=link, users=people, browsers=browsers)
-    for browser in browsers:
-        browser.close()  # the server's thread for her connection ends, with its database's
+    with two_coordinators(live_server, django_user_model, action.plan.coalition) as (
+        users,
+        browsers,
+    ):
+        yield SimpleNamespace(action=action, link=link, users=users, browsers=browsers)
 
 
 def history_count(obj):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from partners.models import ActionPartner
-from tests.actions.test_admin import formset_data
+from tests.actions.test_admin import change_form_data, formset_data
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, build_plan
 
 # These test the admin for the coalitions the coordinator works for; the lines between
@@ -115,3 +115,32 @@ def test_the_stylesheet_draws_each_confirmation_in_the_legend_colour():
 
     for confirmation, (colour, _name) in ActionPartner.LEGEND.items():
         assert f"--{confirmation}: {colour};" in css, confirmation
+
+
+def test_adding_a_partner_the_action_already_has_is_refused_in_words(coordinator_client):
+    """Django leaves the inline's own key out of its constraint checks: the second link used
+    to reach the database and end in a server error."""
+    link = ActionPartnerFactory(organisation=OrganisationFactory(name="Moisson Laval"))
+    url = reverse("admin:actions_action_change", args=[link.action.pk])
+    data = change_form_data(coordinator_client.get(url))
+    data["partner_links-1-organisation"] = str(link.organisation.pk)
+    data["partner_links-1-note"] = "Ajoutée une deuxième fois"
+
+    response = coordinator_client.post(url, data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Cette organisation est déjà liée à cette action." in page
+    assert "Ajoutée une deuxième fois" in page
+    assert ActionPartner.objects.filter(action=link.action).count() == 1
+
+
+def test_the_list_posts_each_rows_version_as_a_browser_does(coordinator_client):
+    """The list's rows carry their version in the page itself, where a browser posts it
+    from; not only in the form Django keeps on the server side."""
+    link = ActionPartnerFactory()
+
+    page = coordinator_client.get(LINKS).content.decode()
+
+    version = ActionPartner.history.filter(id=link.pk).latest("history_id").history_id
+    assert f'name="form-0-loaded_version" value="{version}"' in page

@@ -10,10 +10,15 @@ from django.urls import reverse
 
 from actions.models import Action
 from actions.services import change_status
-from plans.groups import COORDINATION
-from plans.models import Membership
-from tests.concurrency import NOT_SAVED, PAIRS, at_once, browser_for, fields_of, one_saved, text
-from tests.conftest import make_user
+from tests.concurrency import (
+    NOT_SAVED,
+    PAIRS,
+    at_once,
+    fields_of,
+    one_saved,
+    text,
+    two_coordinators,
+)
 from tests.factories import ActionFactory, ObjectiveFactory, PeriodFactory, SubObjectiveFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,15 +30,11 @@ def desk(live_server, django_user_model):
     sub_objective = SubObjectiveFactory(objective=ObjectiveFactory(number=1), number=1)
     action = ActionFactory(sub_objective=sub_objective, code="1.1.1", title="Titre d'origine")
     PeriodFactory(plan=action.plan, label="2016-2017")
-    people = []
-    for username in ("coordo-a", "coordo-b"):
-        user = make_user(django_user_model, username, COORDINATION)
-        Membership.objects.create(coalition=action.plan.coalition, user=user)
-        people.append(user)
-    browsers = [browser_for(live_server, user) for user in people]
-    yield SimpleNamespace(action=action, plan=action.plan, users=people, browsers=browsers)
-    for browser in browsers:
-        browser.close()
+    with two_coordinators(live_server, django_user_model, action.plan.coalition) as (
+        users,
+        browsers,
+    ):
+        yield SimpleNamespace(action=action, plan=action.plan, users=users, browsers=browsers)
 
 
 def history_count(action):
