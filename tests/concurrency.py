@@ -79,6 +79,30 @@ def at_once(*calls):
     return results
 
 
+def each_url(browsers, urls):
+    return [urls] * len(browsers) if isinstance(urls, str) else urls
+
+
+def open_at_once(browsers, urls):
+    """Each browser opens its page (`urls`: one for all, or one each) at the same instant."""
+    return at_once(
+        *(
+            lambda b=b, url=url: b.request("GET", url)
+            for b, url in zip(browsers, each_url(browsers, urls), strict=True)
+        )
+    )
+
+
+def post_at_once(browsers, urls, posts):
+    """Each browser posts its fields (`posts`, one list each) at the same instant."""
+    return at_once(
+        *(
+            lambda b=b, url=url, fields=fields: b.request("POST", url, fields, referer=url)
+            for b, url, fields in zip(browsers, each_url(browsers, urls), posts, strict=True)
+        )
+    )
+
+
 def fields_of(page, form_id, submit_name=None, action=None, **changes):
     """The fields the page's form (`form_id`, or the one posting to `action`) submits, with
     `changes` ({name: value}) applied; a name it does not submit yet is added (as with an

@@ -20,6 +20,8 @@ from tests.concurrency import (
     at_once,
     fields_of,
     one_saved,
+    open_at_once,
+    post_at_once,
     text,
     two_coordinators,
 )
@@ -50,18 +52,13 @@ def test_two_saves_of_the_action_page_at_once(desk):
     url = reverse("admin:actions_action_change", args=[desk.action.pk])
     for pair in range(PAIRS):
         before = history_count(desk.action)
-        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        pages = open_at_once(desk.browsers, url)
         tokens = [f"[{user.username} {pair}]" for user in desk.users]
         posts = [
             fields_of(page, "action_form", means=f"Moyens {token}")
             for page, token in zip(pages, tokens, strict=True)
         ]
-        responses = at_once(
-            *(
-                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         winner = tokens[responses.index(saved)]
@@ -79,18 +76,13 @@ def test_two_saves_of_the_same_partner_row_at_once(desk):
     prefix = "partner_links-0"
     for pair in range(PAIRS):
         before = history_count(desk.link)
-        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        pages = open_at_once(desk.browsers, url)
         notes = [f"Note [{user.username} {pair}]" for user in desk.users]
         posts = [
             fields_of(page, "action_form", **{f"{prefix}-note": note})
             for page, note in zip(pages, notes, strict=True)
         ]
-        responses = at_once(
-            *(
-                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         desk.link.refresh_from_db()
@@ -105,7 +97,7 @@ def test_two_status_changes_in_the_list_at_once(desk):
     url = reverse("admin:actions_action_changelist")
     for _pair in range(PAIRS):
         before = ProgressNote.objects.filter(action=desk.action).count()
-        pages = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        pages = open_at_once(desk.browsers, url)
         # Each picks the status the action does not have, so both are changes.
         current = Action.objects.get(pk=desk.action.pk).status
         choices = [s for s in Action.Status if s not in (current, *Action.STATUSES_NEEDING_REASON)]
@@ -113,12 +105,7 @@ def test_two_status_changes_in_the_list_at_once(desk):
             fields_of(page, "changelist-form", "_save", **{"form-0-status_0": choice})
             for page, choice in zip(pages, choices[:2], strict=True)
         ]
-        responses = at_once(
-            *(
-                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         desk.action.refresh_from_db()
@@ -151,12 +138,7 @@ def test_two_bulk_status_changes_at_once(desk):
             fields_of(page, "change-status-form", "apply", status=choice, note=note)
             for page, choice, note in zip(pages, choices[:2], notes, strict=True)
         ]
-        responses = at_once(
-            *(
-                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         desk.action.refresh_from_db()
@@ -253,14 +235,7 @@ def test_two_imports_of_the_same_action_confirmed_at_once(desk):
             )
         )
         posts = [fields_of(page, None, "confirm", action=process_url) for page in pages]
-        at_once(
-            *(
-                lambda b=b, fields=fields: b.request(
-                    "POST", process_url, fields, referer=import_url
-                )
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        post_at_once(desk.browsers, process_url, posts)
         told = [
             text(b.request("GET", reverse("admin:actions_action_changelist")))
             for b in desk.browsers

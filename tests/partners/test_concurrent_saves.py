@@ -12,9 +12,10 @@ from partners.models import ActionPartner
 from tests.concurrency import (
     NOT_SAVED,
     PAIRS,
-    at_once,
     fields_of,
     one_saved,
+    open_at_once,
+    post_at_once,
     text,
     two_coordinators,
 )
@@ -54,12 +55,8 @@ def save_pairs(desk, pages_and_changes, submit=None):
         desk.link.confirmation = ActionPartner.Confirmation.NOT_SPECIFIED
         desk.link.save()
         before = history_count(desk.link)
-        opened = at_once(
-            *(
-                lambda b=b, url=url: b.request("GET", url)
-                for b, (url, _f, _c) in zip(desk.browsers, pages_and_changes, strict=True)
-            )
-        )
+        urls = [url for url, _form, _change in pages_and_changes]
+        opened = open_at_once(desk.browsers, urls)
         changes = [change(pair) for _url, _form, change in pages_and_changes]
         posts = [
             fields_of(page, form, submit, **change)
@@ -67,14 +64,7 @@ def save_pairs(desk, pages_and_changes, submit=None):
                 opened, pages_and_changes, changes, strict=True
             )
         ]
-        responses = at_once(
-            *(
-                lambda b=b, url=url, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, (url, _f, _c), fields in zip(
-                    desk.browsers, pages_and_changes, posts, strict=True
-                )
-            )
-        )
+        responses = post_at_once(desk.browsers, urls, posts)
 
         saved, refused = one_saved(responses)
         desk.link.refresh_from_db()
@@ -128,7 +118,7 @@ def test_two_coordinators_add_the_same_partner_at_once(desk):
     url = reverse("admin:actions_action_change", args=[desk.action.pk])
     for pair in range(PAIRS):
         added = OrganisationFactory(name=f"Nouvel organisme {pair}")
-        opened = at_once(*(lambda b=b: b.request("GET", url) for b in desk.browsers))
+        opened = open_at_once(desk.browsers, url)
         notes = [f"Ajout {user.username} {pair}" for user in desk.users]
         posts = [
             fields_of(
@@ -138,12 +128,7 @@ def test_two_coordinators_add_the_same_partner_at_once(desk):
             )
             for page, note in zip(opened, notes, strict=True)
         ]
-        responses = at_once(
-            *(
-                lambda b=b, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         link = ActionPartner.objects.get(action=desk.action, organisation=added)

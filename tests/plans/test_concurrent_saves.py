@@ -16,6 +16,8 @@ from tests.concurrency import (
     at_once,
     fields_of,
     one_saved,
+    open_at_once,
+    post_at_once,
     text,
     two_coordinators,
 )
@@ -70,15 +72,8 @@ def test_two_table_imports_confirmed_at_once(desk):
                 for b, title in zip(desk.browsers, titles, strict=True)
             )
         )
-        posts = [fields_of(page, "table-preview-form") for page in pages]
-        responses = at_once(
-            *(
-                lambda b=b, fields=[*fields, ("step", "confirm")]: b.request(
-                    "POST", url, fields, referer=url
-                )
-                for b, fields in zip(desk.browsers, posts, strict=True)
-            )
-        )
+        posts = [[*fields_of(page, "table-preview-form"), ("step", "confirm")] for page in pages]
+        responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
         desk.action.refresh_from_db()
@@ -100,19 +95,9 @@ def test_two_reverts_of_the_same_action_at_once(desk):
     ]
     for _pair in range(PAIRS):
         before = history_count(desk.action)
-        pages = at_once(
-            *(
-                lambda b=b, url=url: b.request("GET", url)
-                for b, url in zip(desk.browsers, urls, strict=True)
-            )
-        )
+        pages = open_at_once(desk.browsers, urls)
         posts = [fields_of(page, form_id(page)) for page in pages]
-        responses = at_once(
-            *(
-                lambda b=b, url=url, fields=fields: b.request("POST", url, fields, referer=url)
-                for b, url, fields in zip(desk.browsers, urls, posts, strict=True)
-            )
-        )
+        responses = post_at_once(desk.browsers, urls, posts)
 
         saved, refused = one_saved(responses)
         desk.action.refresh_from_db()
