@@ -18,7 +18,8 @@ class PercentWidget(widgets.IntegerWidget):
     def clean(self, value, row=None, **kwargs):
         try:
             return super().clean(value, row, **kwargs)
-        except (ValueError, ArithmeticError):
+        except (ValueError, ArithmeticError, TypeError):
+            # TypeError: a date or a time in the cell (Decimal refuses to convert it).
             raise ValueError(
                 _("« %(value)s » n'est pas un pourcentage : écrivez un nombre de 0 à 100.")
                 % {"value": value}

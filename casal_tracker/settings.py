@@ -245,3 +245,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Uploaded spreadsheets (plans/uploads.py) ---------------------------------------------------
+# Every import (a plan's table, the admin's CSV/XLSX imports) refuses, in French and English
+# and before the work they bound, files past these limits: a zip bomb, a million rows or a
+# 16,384-column sheet costs a refusal, not a worker. A plan of 9,000 actions fits each of
+# them (benchmarks/README.md, "hostile_files.py").
+# Uploads stay in memory, never on local disk; past IMPORT_MAX_BYTES they are counted, not kept.
+FILE_UPLOAD_HANDLERS = ["plans.uploads.UploadHandler"]
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+# An .xlsx is a zip: what its parts declare once inflated, in all, and how much each part may
+# inflate (Excel's sheets inflate 5 to 20 times; a zip bomb, thousands of times).
+IMPORT_MAX_UNCOMPRESSED_BYTES = 48 * 1024 * 1024
+IMPORT_MAX_COMPRESSION_RATIO = 100
+# Rows of a sheet or CSV file (a plan's table has one per action, objective and
+# sub-objective), columns of a row (a plan's table has a dozen), and cells in all, empty ones
+# included (9,000 actions take about 110,000).
+IMPORT_MAX_ROWS = 10_000
+IMPORT_MAX_COLUMNS = 200
+IMPORT_MAX_CELLS = 150_000

@@ -1,36 +1,47 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from import_export.forms import ImportForm
 
-from plans import table_import
+from plans import table_import, uploads
+
+
+def checked_size(upload):
+    """The upload, or ValidationError if it is over IMPORT_MAX_BYTES (it was then not kept:
+    plans.uploads.UploadHandler)."""
+    try:
+        uploads.check_size(upload.size)
+    except uploads.UploadRefused as error:
+        raise forms.ValidationError(str(error)) from None
+    return upload
 
 
 class TableUploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("Fichier"),
-        help_text=_(
-            "Un classeur Excel (.xlsx) ou un fichier CSV, de %(limit)s Mo au plus : le tableau "
-            "du plan enregistré depuis Word, un tableur, ou le classeur exporté par "
-            "l'application."
-        )
-        % {"limit": table_import.MAX_BYTES // 1024 // 1024},
-    )
+    file = forms.FileField(label=_("Fichier"))
     sheet = forms.CharField(
         label=_("Feuille"),
         required=False,
         help_text=_("Facultatif : sinon, la feuille « Plan », ou la première qui a un tableau."),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "Un classeur Excel (.xlsx) ou un fichier CSV, de %(limit)s Mo au plus : le tableau "
+            "du plan enregistré depuis Word, un tableur, ou le classeur exporté par "
+            "l'application."
+        ) % {"limit": uploads.megabytes(settings.IMPORT_MAX_BYTES)}
+
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > table_import.MAX_BYTES:
-            raise forms.ValidationError(
-                _("Le fichier pèse %(size)s Mo; la limite est de %(limit)s Mo.")
-                % {
-                    "size": table_import.megabytes(upload.size),
-                    "limit": table_import.megabytes(table_import.MAX_BYTES),
-                }
-            )
-        return upload
+        return checked_size(self.cleaned_data["file"])
+
+
+class SizeLimitedImportForm(ImportForm):
+    """django-import-export's import form, refusing a file over IMPORT_MAX_BYTES before the
+    admin keeps it for the confirmation."""
+
+    def clean_import_file(self):
+        return checked_size(self.cleaned_data["import_file"])
 
 
 class ColumnMappingForm(forms.Form):

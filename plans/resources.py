@@ -3,6 +3,8 @@
 
 import csv
 import hashlib
+import io
+import re
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import translation
@@ -11,14 +13,16 @@ from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.formats import base_formats
 
+from plans import uploads
 from plans.scoping import scoped
+from plans.spreadsheets import neutralise, restore, write_table
 
 
 def decode_text(data):
     """Text from the bytes of a CSV file, in UTF-8 or else Windows-1252."""
     if b"\x00" in data:
         # Windows-1252 decodes almost any bytes; a NUL byte says this is not text at all.
-        raise ValueError(_("Ce fichier n'est pas un fichier CSV."))
+        raise uploads.UploadRefused(_("Ce fichier n'est pas un fichier CSV."))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -27,7 +31,7 @@ def decode_text(data):
         return data.decode("cp1252")
     except UnicodeDecodeError:
         # Five bytes mean nothing in Windows-1252: another encoding, such as the Mac's.
-        raise ValueError(
+        raise uploads.UploadRefused(
             _(
                 "Ce fichier CSV n'est ni en UTF-8 ni en Windows-1252. Dans Excel, "
                 "enregistrez-le au format « CSV UTF-8 », puis réessayez."
@@ -50,6 +54,8 @@ class ExcelFriendlyCSV(base_formats.CSV):
         return "rb"
 
     def create_dataset(self, in_stream, **kwargs):
+        """The rows within the upload limits (plans/uploads.py), each cell as the export
+        neutralised it restored (plans/spreadsheets.py)."""
         if isinstance(in_stream, bytes):
             in_stream = decode_text(in_stream)
         first_line = in_stream.split("\n", 1)[0]
@@ -57,14 +63,64 @@ class ExcelFriendlyCSV(base_formats.CSV):
             delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
         except csv.Error:
             delimiter = ","
-        return super().create_dataset(in_stream, delimiter=delimiter, **kwargs)
+        rows = (
+            (number, [restore(cell) for cell in cells])
+            for number, cells in uploads.csv_rows(in_stream, delimiter)
+        )
+        return uploads.dataset(rows, fill="")
 
     def export_data(self, dataset, **kwargs):
-        # With a byte-order mark, Excel opens the accents correctly.
-        return super().export_data(dataset, **kwargs).encode("utf-8-sig")
+        """The rows as CSV that a spreadsheet opens as text (OWASP, "CSV Injection"): every
+        cell quoted, and every cell it would run as a formula neutralised
+        (plans/spreadsheets.py), which the imports undo; with a byte-order mark, so that
+        Excel reads the accents."""
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        if dataset.headers:
+            writer.writerow([neutralise(cell) for cell in dataset.headers])
+        for row in data_rows(dataset):
+            writer.writerow([neutralise(cell) for cell in row])
+        return out.getvalue().encode("utf-8-sig")
 
 
-IMPORT_FORMATS = [ExcelFriendlyCSV, base_formats.XLSX]
+def data_rows(dataset):
+    """The dataset's rows, under its headers."""
+    return (dataset[index] for index in range(dataset.height))
+
+
+class SafeXLSX(base_formats.XLSX):
+    """XLSX read within the upload limits (plans/uploads.py): the zip checked before it is
+    inflated, the rows streamed in read-only mode and capped, never padded to the dimension
+    the sheet declares."""
+
+    def create_dataset(self, in_stream):
+        if not isinstance(in_stream, bytes) or not in_stream.startswith(b"PK\x03\x04"):
+            refusal = isinstance(in_stream, bytes) and uploads.old_format_refusal(in_stream)
+            raise refusal or uploads.UploadRefused(
+                _(
+                    "Ce fichier n'est pas un classeur Excel (.xlsx). Choisissez le format qui "
+                    "correspond au fichier, ou enregistrez-le au format .xlsx dans Excel."
+                )
+            )
+        with uploads.workbook(in_stream) as book:
+            return uploads.dataset(uploads.sheet_rows(uploads.active_sheet(book)))
+
+    def export_data(self, dataset, **kwargs):
+        """The rows as a workbook whose text stays text (plans/spreadsheets.py), laid out as
+        tablib lays it out. tablib writes a title typed "=HYPERLINK(…)" as a live formula,
+        and its `escape` option deletes the "=" instead."""
+        stream = io.BytesIO()
+        write_table(stream, dataset.headers, data_rows(dataset), title=sheet_title(dataset.title))
+        return stream.getvalue()
+
+
+def sheet_title(title):
+    """tablib's name for the sheet: the dataset's title without the characters Excel refuses
+    in a sheet's name, at most 31 characters."""
+    return re.sub(r"[\\*?:/\[\]]", "-", title)[:31] if title else "Tablib Dataset"
+
+
+IMPORT_FORMATS = [ExcelFriendlyCSV, SafeXLSX]
 
 
 def scoped_to_importer(queryset, kwargs):

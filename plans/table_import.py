@@ -9,17 +9,15 @@ and any mistake means nothing is written. An empty cell never erases anything.
 
 import csv
 import hashlib
-import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
-from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.utils import get_column_letter
@@ -27,12 +25,12 @@ from openpyxl.utils import get_column_letter
 from actions.models import CODE_PATTERN, Action, Target
 from actions.services import change_status, validate_status_change
 from partners.models import ActionPartner, Organisation
-from plans import table, versions
+from plans import table, uploads, versions
 from plans.models import Objective, Plan, SubObjective
 from plans.resources import decode_text
+from plans.spreadsheets import restore
+from plans.uploads import UploadRefused
 
-# Word tables and funders' workbooks weigh well under a megabyte; a bigger file is a mistake.
-MAX_BYTES = 5 * 1024 * 1024
 # The header row is looked for among the first rows: titles and a legend may come first.
 HEADER_SEARCH_ROWS = 15
 # A plan's table has a dozen columns. Each one is a menu on the preview page, and past ZZZ
@@ -52,10 +50,10 @@ class TableError(Exception):
         super().__init__("\n".join(self.messages))
 
 
-def megabytes(size):
-    """1 Mo, 1,4 Mo: a size as the messages write it."""
-    value = size / 1024 / 1024
-    return number_format(value, decimal_pos=0 if value.is_integer() else 1)
+def same_text(stored, read):
+    """Whether the text read from a file is the stored one. A line break typed in a browser
+    is stored as "\r\n", which a spreadsheet program saves back as "\n": not a change."""
+    return stored.replace("\r\n", "\n") == read.replace("\r\n", "\n")
 
 
 def normalise(text):
@@ -83,30 +81,23 @@ class TableFile:
 
 
 def read(data, filename, *, sheet=None):
-    """A TableFile from the uploaded bytes, or TableError saying what is wrong with them."""
-    if len(data) > MAX_BYTES:
-        raise TableError(
-            _("Le fichier pèse %(size)s Mo; la limite est de %(limit)s Mo.")
-            % {"size": megabytes(len(data)), "limit": megabytes(MAX_BYTES)}
-        )
+    """A TableFile from the uploaded bytes, or TableError saying what is wrong with them.
+
+    The limits of every upload hold here (plans/uploads.py): size, the zip's inflated size
+    and ratio, rows and columns, each checked before the work it bounds."""
+    try:
+        return read_file(data, filename, sheet)
+    except UploadRefused as error:
+        raise TableError(str(error)) from None
+
+
+def read_file(data, filename, sheet):
+    uploads.check_size(len(data))
     if not data:
         raise TableError(_("Le fichier est vide."))
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        # An OLE container: an encrypted workbook, or Excel's format before 2007.
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            raise TableError(
-                _(
-                    "Ce classeur est protégé par un mot de passe. Ouvrez-le dans Excel, "
-                    "retirez le mot de passe (Fichier › Informations › Protéger le classeur), "
-                    "enregistrez-le, puis importez-le de nouveau."
-                )
-            )
-        raise TableError(
-            _(
-                "Ce fichier est dans l'ancien format Excel (.xls). Ouvrez-le dans Excel et "
-                "enregistrez-le au format « Classeur Excel (.xlsx) »."
-            )
-        )
+    refusal = uploads.old_format_refusal(data)
+    if refusal is not None:
+        raise refusal
     if data.startswith(b"PK\x03\x04"):
         return read_workbook(data, sheet)
     if filename.lower().endswith((".csv", ".txt")):
@@ -121,37 +112,29 @@ def read(data, filename, *, sheet=None):
 
 
 def read_workbook(data, sheet_name):
-    try:
-        workbook = load_workbook(io.BytesIO(data), rich_text=True, data_only=True)
-    except Exception:
-        # A damaged part fails deep inside openpyxl, with whatever its XML parser, zlib or
-        # reader raises (ParseError, zlib.error, IndexError…): to her, all say the same.
-        raise TableError(
-            _(
-                "Ce classeur est endommagé et ne peut pas être lu. Ouvrez-le dans Excel, "
-                "enregistrez-le de nouveau au format .xlsx, puis réessayez."
-            )
-        ) from None
-    names = workbook.sheetnames
-    if sheet_name:
-        if sheet_name not in names:
-            raise TableError(
-                _("Le classeur n'a pas de feuille « %(sheet)s ». Feuilles : %(sheets)s.")
-                % {"sheet": sheet_name, "sheets": ", ".join(names)}
-            )
-        candidates = [sheet_name]
-    else:
-        # The exported workbook's plan sheet, in either language, else every sheet in order.
-        preferred = [n for n in names if normalise(n) == "plan"]
-        candidates = preferred + [n for n in names if n not in preferred]
-    for name in candidates:
-        rows = [
-            (index, [cell_value(cell) for cell in cells])
-            for index, cells in enumerate(workbook[name].iter_rows(), start=1)
-        ]
-        found = find_header(rows)
-        if found is not None:
-            return TableFile(name, names, found, header_cells(rows, found), body(rows, found))
+    # Read-only and streamed, with the fonts and rich text the partner legend is read from.
+    with uploads.workbook(data, rich_text=True) as workbook:
+        names = workbook.sheetnames
+        if sheet_name:
+            if sheet_name not in names:
+                raise TableError(
+                    _("Le classeur n'a pas de feuille « %(sheet)s ». Feuilles : %(sheets)s.")
+                    % {"sheet": sheet_name, "sheets": ", ".join(names)}
+                )
+            candidates = [sheet_name]
+        else:
+            # The exported workbook's plan sheet, in either language, else every sheet in order.
+            preferred = [n for n in names if normalise(n) == "plan"]
+            candidates = preferred + [n for n in names if n not in preferred]
+        for name in candidates:
+            rows = uploads.sheet_rows(workbook[name], convert=cell_value)
+            # A sheet without a header row among its first rows is not read further.
+            first = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            found = find_header(first)
+            if found is not None:
+                read = first + list(rows)
+                return TableFile(name, names, found, header_cells(read, found), body(read, found))
+            rows.close()
     raise TableError(no_header_message())
 
 
@@ -177,24 +160,24 @@ def read_csv(data):
         text = decode_text(data)
     except ValueError as error:
         raise TableError(str(error)) from None
-    # Excel for Mac ends its CSV lines with \r alone: with newline="", the csv module reads
-    # every kind of line end itself, and keeps those inside quoted cells as they are.
     first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
     try:
         delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
     try:
-        rows = list(enumerate(reader, start=1))
-    except csv.Error:
+        for index, cells in uploads.csv_rows(text, delimiter):
+            # Undo the apostrophe the CSV exports put before text a spreadsheet would run.
+            rows.append((index, [restore(cell) for cell in cells]))
+    except csv.Error as error:
         raise TableError(
             _(
                 "La ligne %(line)s du fichier CSV ne peut pas être lue (une cellule trop longue, "
                 "ou des guillemets jamais fermés). Ouvrez le fichier dans Excel, enregistrez-le "
                 "de nouveau au format CSV ou .xlsx, puis réessayez."
             )
-            % {"line": reader.line_num}
+            % {"line": error.line}
         ) from None
     found = find_header(rows)
     if found is None:
@@ -586,14 +569,14 @@ class Reader:
     def objective_entry(self, row, parts, code, title):
         existing = self.objectives.get(parts[0])
         entry = Entry(row, "objective", code, title, existing)
-        if existing and existing.title != title:
+        if existing and not same_text(existing.title, title):
             entry.changes.append((_("Titre"), existing.title, title))
         return entry
 
     def sub_entry(self, row, parts, code, title):
         existing = self.subs.get(tuple(parts))
         entry = Entry(row, "sub_objective", code, title, existing)
-        if existing and existing.title != title:
+        if existing and not same_text(existing.title, title):
             entry.changes.append((_("Titre"), existing.title, title))
         return entry
 
@@ -612,7 +595,7 @@ class Reader:
                 (_("Titre"), existing.title, entry.title),
                 (_("Moyens"), existing.means, entry.means),
             ]:
-                if after and before != after:  # an empty cell never erases
+                if after and not same_text(before, after):  # an empty cell never erases
                     entry.changes.append((label, before, after))
         return entry
 

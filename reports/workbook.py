@@ -16,7 +16,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -29,6 +28,7 @@ from dashboard.progress import Rollup, outline
 from partners.models import ActionPartner, Organisation
 from plans import table
 from plans.models import ReviewItem
+from plans.spreadsheets import save_workbook, text_cell
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -106,7 +106,8 @@ class Sheet:
     def cell(self, value, *, font=None, fill=None, alignment=WRAP, border=BORDER, fmt=None):
         if isinstance(value, Promise):  # a lazily translated label
             value = str(value)
-        cell = WriteOnlyCell(self.ws, value)
+        # Text stays text: a title typed "=HYPERLINK(…)" reaches the funder as those characters.
+        cell = text_cell(self.ws, value)
         # Setting a style looks it up by hashing every attribute: done for each of 100,000s
         # of cells, that was half the export. Each combination is looked up once, then its
         # style ids are copied, as openpyxl copies them between cells itself.
@@ -238,7 +239,7 @@ class PlanWorkbook:
         self.organisations_sheet(workbook)
         self.reviews_sheet(workbook)
         self.changes_sheet(workbook)
-        workbook.save(stream)
+        save_workbook(workbook, stream)
 
     # Sheets ---------------------------------------------------------------------------
 

@@ -257,6 +257,24 @@ def test_bad_row_is_refused_and_nothing_is_saved(coordinator_client, plan, colum
     assert not ProgressNote.objects.exists()
 
 
+def test_a_date_where_a_percentage_goes_is_refused_in_words(coordinator_client, plan):
+    """Found by the fuzzer: Excel stores a cell formatted as a date as a date, which the
+    percentage column could not convert (a TypeError, shown as its bare name)."""
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.active.append([GOOD_ROWS[0][column] for column in HEADER])
+    book.active.cell(row=2, column=HEADER.index("avancement (%)") + 1).value = datetime.datetime(
+        2020, 1, 1
+    )
+    stream = io.BytesIO()
+    book.save(stream)
+
+    response = upload(coordinator_client, stream.getvalue(), name="actions.xlsx", title="xlsx")
+
+    assert "n'est pas un pourcentage : écrivez un nombre de 0 à 100." in page_text(response)
+    assert not Action.objects.exists()
+
+
 def test_file_that_is_not_a_csv_is_refused(coordinator_client, plan):
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe"
 
@@ -264,9 +282,10 @@ def test_file_that_is_not_a_csv_is_refused(coordinator_client, plan):
 
     assert response.status_code == 200
     text = page_text(response)
-    assert "pendant la lecture du fichier" in text
-    assert "Assurez-vous d’avoir" in text
-    assert response.context["form"].errors["import_file"]
+    refusal = "Ce fichier n'est pas un fichier CSV."
+    assert response.context["form"].errors["import_file"] == [refusal]
+    assert refusal in text
+    assert "ValueError" not in text  # import-export's own message names the exception
     assert CONFIRM_BUTTON not in text
     assert not Action.objects.exists()
 

@@ -418,6 +418,19 @@ def test_empty_cell_never_erases_the_means(existing_action, coordinator):
     assert (action.title, action.means) == ("Nouveau titre", MEANS)
 
 
+def test_line_breaks_saved_back_by_a_spreadsheet_are_no_change(existing_action, coordinator):
+    """A line break typed in a browser is stored "\r\n"; a spreadsheet program saves the
+    workbook back with "\n": the means are the same, and stay as they were typed."""
+    typed = "Rencontrer les producteurs.\r\nPuis les transformateurs."
+    Action.objects.filter(pk=existing_action.pk).update(means=typed)
+    row = ["1.1.1", ACTION_TITLE, typed.replace("\r\n", "\n"), "X", "", "", "", ""]
+
+    preview = import_file(existing_action.plan, xlsx(CODE_HEADERS, code_rows(row)), coordinator)
+
+    assert preview.entries[-1].changes == []
+    assert Action.objects.get(pk=existing_action.pk).means == typed
+
+
 def test_postponing_without_a_reason_is_refused_at_the_preview(existing_action):
     row = ["1.1.1", "Nouveau titre", "", "X", "", "Reportée", "", ""]
     before = snapshot(existing_action.plan)
@@ -548,8 +561,8 @@ def test_password_protected_workbook_is_refused_with_the_way_out(laval_plan):
     assert "retirez le mot de passe" in message
 
 
-def test_file_over_the_size_limit_is_refused(laval_plan, monkeypatch):
-    monkeypatch.setattr(table_import, "MAX_BYTES", 1024 * 1024)
+def test_file_over_the_size_limit_is_refused(laval_plan, settings):
+    settings.IMPORT_MAX_BYTES = 1024 * 1024
     data = valid_workbook() + bytes(1024 * 1024)
 
     message = only_message(refuse(laval_plan, data))
