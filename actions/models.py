@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from actions.history import HistoricalRecordsBothEnds
 from plans.models import Period, Plan, SubObjective, Theme
 
 CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -178,7 +179,8 @@ class Action(models.Model):
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[periods, themes])
+    # Related actions too, on both ends: restoring a deleted action brings its links back.
+    history = HistoricalRecordsBothEnds(m2m_fields=[periods, related_actions, themes])
     objects = ActionQuerySet.as_manager()
 
     class Meta:

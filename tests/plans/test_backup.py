@@ -457,6 +457,7 @@ def test_every_model_of_the_plan_data_apps_is_backed_up():
     # Both kinds of simple-history records: each model's, and its many-to-many ones.
     assert Organisation.history.model in models
     assert apps.get_model("actions", "HistoricalAction_periods") in models
+    assert apps.get_model("actions", "HistoricalAction_related_actions") in models
     # Sessions, content types, permissions and login attempts are not plan data.
     assert {model._meta.app_label for model in models} == {*PLAN_DATA_APPS, "auth", "admin"}
     assert Permission not in models

@@ -117,8 +117,9 @@ def date_seed_history():
 
     populate_history dates them "now", so the changes page would list the whole seeded plan
     as new. The seeded content predates its adoption, its start and any assembly it was
-    presented at; and the schedule and themes of each action's first record, which
-    populate_history leaves out, are recorded so that a later change shows what moved.
+    presented at; and the schedule, related actions and themes of each action's first
+    record, which populate_history leaves out, are recorded so that a later change shows
+    what moved and a deleted action comes back with them.
     """
     dated = []
     for plan in Plan.objects.all():
@@ -133,16 +134,16 @@ def date_seed_history():
         model.history.filter(history_type="+").update(history_date=min(dated))
 
     first_records = {record.id: record for record in Action.history.filter(history_type="+")}
-    for m2m_field in (Action.periods, Action.themes):
+    for m2m_field in (Action.periods, Action.related_actions, Action.themes):
         # simple-history keeps each many-to-many field's rows in its own historical model.
         record_model = getattr(Action.history.model, m2m_field.field.name).model
+        own = f"{m2m_field.field.m2m_field_name()}_id"  # action_id, or from_action_id
         related = f"{m2m_field.field.m2m_reverse_field_name()}_id"
         record_model.objects.bulk_create(
             record_model(
-                history=first_records[row.action_id],
+                history=first_records[getattr(row, own)],
                 id=row.pk,
-                action_id=row.action_id,
-                **{related: getattr(row, related)},
+                **{own: getattr(row, own), related: getattr(row, related)},
             )
             for row in m2m_field.through.objects.all()
         )
