@@ -104,3 +104,34 @@ def test_two_reverts_of_the_same_action_at_once(desk):
         assert desk.action.title == versions[responses.index(saved)].title
         assert history_count(desk.action) == before + 1
         assert NOT_SAVED in text(refused)
+
+
+def test_two_restores_of_the_same_deleted_action_at_once(desk):
+    """Both open the trash's page for the deleted action and restore it at the same instant:
+    it comes back once, and the other is told it already has."""
+    for _pair in range(PAIRS):
+        Action.objects.get(pk=desk.action.pk).delete()
+        record = Action.history.filter(id=desk.action.pk, history_type="-").latest("history_id")
+        url = reverse("admin:actions_action_recover", args=[record.history_id])
+        pages = open_at_once(desk.browsers, url)
+        posts = [fields_of(page, "recover-form") for page in pages]
+        responses = post_at_once(desk.browsers, url, posts)
+
+        assert sorted(response.status for response in responses) in ([200, 302], [302, 302])
+        assert Action.objects.filter(pk=desk.action.pk).count() == 1
+        restorations = Action.history.filter(
+            id=desk.action.pk, history_type="+", history_date__gt=record.history_date
+        )
+        assert restorations.count() == 1
+        told = [
+            text(response) if response.status == 200 else text(b.request("GET", response.location))
+            for b, response in zip(desk.browsers, responses, strict=True)
+        ]
+        assert sum("Restauré" in page for page in told) == 1
+        assert (
+            sum(
+                "a déjà été restauré" in page or "n'est plus dans les éléments supprimés" in page
+                for page in told
+            )
+            == 1
+        )
