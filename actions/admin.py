@@ -21,7 +21,7 @@ from partners.models import ActionPartner, Organisation
 from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
 from plans.models import Objective, Period, SubObjective
 from plans.scoping import scoped
-from plans.versions import VersionedInlineFormSet
+from plans.versions import StaleVersion, VersionedInlineFormSet, who_and_when
 
 
 def in_plan(plan, text):
@@ -431,7 +431,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
             form = ChangeStatusForm(request.POST, actions=queryset)
             if form.is_valid():
                 try:
-                    count = change_statuses(
+                    entries = change_statuses(
                         actions=queryset,
                         status=form.cleaned_data["status"],
                         user=request.user,
@@ -443,7 +443,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
                 except ValidationError as error:
                     # Nothing was changed: the page comes back with what was typed, and the
                     # actions as they are now, to be confirmed again.
-                    self.message_user(request, " ".join(error.messages), messages.ERROR)
+                    self.message_user(request, bulk_refusal(error), messages.ERROR)
                     queryset = queryset.all()
                     data = request.POST.copy()
                     data["versions"] = (
@@ -451,16 +451,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
                     )
                     form = ChangeStatusForm(data, actions=queryset)
                 else:
-                    self.message_user(
-                        request,
-                        ngettext(
-                            "%(count)d action a changé de statut.",
-                            "%(count)d actions ont changé de statut.",
-                            count,
-                        )
-                        % {"count": count},
-                        messages.SUCCESS,
-                    )
+                    self.message_user(request, bulk_summary(entries), messages.SUCCESS)
                     return None
         context = {
             **self.admin_site.each_context(request),
@@ -472,6 +463,43 @@ class ActionAdmin(PlanDataImportExportAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/actions/action/change_status.html", context)
+
+
+def bulk_refusal(error):
+    """Why the bulk change wrote nothing; for a colleague's save, what to do now that the
+    page shows the actions as they are."""
+    if not isinstance(error, StaleVersion) or error.latest is None:
+        return " ".join(error.messages)
+    who, when = who_and_when(error.latest)
+    return _(
+        "%(who)s a enregistré « %(object)s » le %(when)s, après l'affichage de cette page "
+        "(%(changes)s). Aucun statut n'a été changé : les actions sont affichées ci-dessous "
+        "telles qu'elles sont maintenant ; confirmez de nouveau pour appliquer le changement."
+    ) % {
+        "who": who,
+        "object": error.instance,
+        "when": when,
+        "changes": "; ".join(error.changes) or _("d'autres champs"),
+    }
+
+
+def bulk_summary(entries):
+    changed = sum(1 for entry in entries if entry.kind == ProgressNote.Kind.STATUS_CHANGE)
+    summary = ngettext(
+        "%(count)d action a changé de statut.",
+        "%(count)d actions ont changé de statut.",
+        changed,
+    ) % {"count": changed}
+    noted = len(entries) - changed
+    if noted:
+        summary += " " + ngettext(
+            "La note a été ajoutée au suivi de %(count)d action dont le statut était déjà "
+            "celui-là.",
+            "La note a été ajoutée au suivi de %(count)d actions dont le statut était déjà "
+            "celui-là.",
+            noted,
+        ) % {"count": noted}
+    return summary
 
 
 class TargetValueInline(PlanDataInline):

@@ -84,7 +84,7 @@ def change_statuses(*, actions, status, user, reason="", note="", date=None, see
     """The same status (and note) for each of `actions`, all or none: the admin's bulk
     change. `seen_versions` ({pk: version}) are the versions the person saw; one action
     saved meanwhile by someone else refuses the whole change (StaleVersion). Returns the
-    number of trail entries written."""
+    trail entries written (a status change, or the note beside an unchanged status)."""
     pks = lock(actions)
     seen_versions = seen_versions or {}
     entries = [
@@ -99,4 +99,4 @@ def change_statuses(*, actions, status, user, reason="", note="", date=None, see
         )
         for action in Action.objects.filter(pk__in=pks)
     ]
-    return sum(1 for entry in entries if entry is not None)
+    return [entry for entry in entries if entry is not None]

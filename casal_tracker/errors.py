@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.template import loader
 from django.views import defaults
 
-RETRY_AFTER_SECONDS = 30
+RETRY_AFTER_SECONDS = 60  # the page says "dans une minute"
 # What a database that cannot be reached, or is locked past its timeout, raises.
 OUTAGES = (OperationalError, InterfaceError)
 

@@ -18,8 +18,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from plans import recovery, table_import
-from plans.forms import ColumnMappingForm, TableUploadForm
+from plans import recovery, table_import, uploads
+from plans.forms import ColumnMappingForm, SizeLimitedImportForm, TableUploadForm
 from plans.history import HistoryAdmin
 from plans.models import (
     Assembly,
@@ -42,11 +42,13 @@ from plans.resources import IMPORT_FORMATS
 from plans.scoping import CoalitionScopedAdmin
 from plans.versions import (
     VERSION_FIELD,
+    SeenValuesForm,
     VersionedInlineFormSet,
     VersionedModelForm,
     VersionedModelFormSet,
     in_saving_transaction,
     lock,
+    read_version_first,
 )
 
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
@@ -102,15 +104,20 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
     in one transaction that locks what it compares before reading it (plans/versions.py)."""
 
     def get_object(self, request, object_id, from_field=None):
+        field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
+        try:
+            value = field.to_python(object_id)
+            field.run_validators(value)  # e.g. an id past the column's range
+        except ValidationError:
+            return None
         if request.method == "POST" and in_saving_transaction():
-            field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
-            try:
-                value = field.to_python(object_id)
-            except ValidationError:
-                value = None
-            if value is not None:
-                lock(self.model._base_manager.filter(**{field.name: value}))
-        return super().get_object(request, object_id, from_field)
+            lock(self.model._base_manager.filter(**{field.name: value}))
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        # Its version read before it, for its form (plans/versions.py).
+        return read_version_first(
+            self.model, value, lambda: super(PlanDataAdmin, self).get_object(request, object_id)
+        )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -153,7 +160,7 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
             return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_changelist_form(self, request, **kwargs):
-        kwargs.setdefault("form", VersionedModelForm)
+        kwargs.setdefault("form", SeenValuesForm)
         return super().get_changelist_form(request, **kwargs)
 
     def get_changelist_formset(self, request, **kwargs):
@@ -263,6 +270,16 @@ class PlanDataImportExportAdmin(PendingImportAdminMixin, ImportExportModelAdmin,
 
     formats = IMPORT_FORMATS
     import_template_name = "admin/import_export/plan_data_import.html"
+    # A file over the size limit is refused before it is kept for the confirmation.
+    import_form_class = SizeLimitedImportForm
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        # import-export would show the exception's name: she reads why, and the refused file
+        # is not kept for a confirmation that will not come.
+        kept = getattr(form.cleaned_data.get("import_file"), "tmp_storage_name", None)
+        form.add_error("import_file", uploads.read_failure(e))
+        if kept:
+            self.get_tmp_storage_class()(name=kept, **self.get_tmp_storage_class_kwargs()).remove()
 
     def add_success_message(self, result, request):
         if result.has_errors() or result.has_validation_errors():

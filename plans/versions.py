@@ -8,7 +8,10 @@ would otherwise write a stale page's untouched rows over the newer ones.
 
 The comparison holds for two saves at the same instant because it is made inside the saving
 transaction, after the rows are locked (`lock`): of two saves from the same version, one
-commits first and the other then reads its version and is refused.
+commits first and the other then reads its version and is refused. A page reads each version
+before the data it shows: read after, a save committed in between would pair the newer
+version with the older data, and that page's save would then undo it unseen. The lists'
+rows carry the values they showed instead (`SeenValuesForm`), read in the same query.
 """
 
 from functools import cached_property
@@ -16,9 +19,10 @@ from functools import cached_property
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, UniqueConstraint
+from django.db.models import Max, QuerySet, UniqueConstraint
 from django.forms.models import BaseInlineFormSet, BaseModelFormSet, InlineForeignKeyField
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from plans.history import ReadableHistoryHelper
@@ -27,10 +31,14 @@ VERSION_FIELD = "loaded_version"
 
 
 def latest_records(model, pks):
-    """{pk: latest historical record} for these objects of `model`, in two queries."""
-    pks = [pk for pk in pks if pk is not None]
-    if not pks:
-        return {}
+    """{pk: latest historical record} for these objects of `model` (a list of primary keys,
+    or a queryset of them read as a subquery), in one query."""
+    if isinstance(pks, QuerySet):
+        pks = pks.order_by().values("pk")
+    else:
+        pks = [pk for pk in pks if pk is not None]
+        if not pks:
+            return {}
     history = model.history.model
     latest = (
         history.objects.filter(id__in=pks)
@@ -64,18 +72,41 @@ def lock(queryset):
     )
 
 
+READ_FIRST = "_version_read_first"
+
+
+def read_version_first(model, pk, read):
+    """`read()` (the object of `model` with primary key `pk`, or None), carrying its latest
+    version read before it, for its form."""
+    latest = latest_records(model, [pk]).get(pk)
+    obj = read()
+    if obj is not None:
+        setattr(obj, READ_FIRST, latest)
+    return obj
+
+
 def in_saving_transaction():
     return transaction.get_connection().in_atomic_block
 
 
 class StaleVersion(ValidationError):
-    """Someone saved (or deleted) the object after the version the person saw."""
+    """Someone saved (or deleted) the object after the version the person saw: who and when
+    are in `latest` (its latest record), what in `changes` (as text)."""
+
+    def __init__(self, message, *, instance=None, latest=None, changes=(), **kwargs):
+        super().__init__(message, **kwargs)
+        self.instance, self.latest, self.changes = instance, latest, list(changes)
 
 
-def stale_message(instance, latest, loaded, fields=None):
-    """Who changed `instance` after version `loaded`, when, and what (among `fields`)."""
+def who_and_when(latest):
+    """Who made the `latest` record and when, as the messages write them."""
     who = latest.history_user or _("quelqu'un")
-    when = formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+    return who, formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+
+
+def stale_message(instance, latest, changes):
+    """Who changed `instance` (its `latest` record), when, and what (`changes`, as text)."""
+    who, when = who_and_when(latest)
     if latest.history_type == "-":
         return _(
             "%(who)s a supprimé « %(object)s » le %(when)s, après que vous avez ouvert "
@@ -92,8 +123,7 @@ def stale_message(instance, latest, loaded, fields=None):
         "who": who,
         "object": instance,
         "when": when,
-        "changes": "; ".join(changes_since(instance, latest, loaded, fields))
-        or _("d'autres champs"),
+        "changes": "; ".join(changes) or _("d'autres champs"),
     }
 
 
@@ -124,7 +154,14 @@ def check_version(instance, loaded, latest=None):
     if latest is None:
         latest = latest_records(type(instance), [instance.pk]).get(instance.pk)
     if latest is not None and str(loaded) != version_of(latest):
-        raise StaleVersion(stale_message(instance, latest, loaded), code="stale")
+        changes = changes_since(instance, latest, loaded)
+        raise StaleVersion(
+            stale_message(instance, latest, changes),
+            code="stale",
+            instance=instance,
+            latest=latest,
+            changes=changes,
+        )
 
 
 class VersionedModelForm(forms.ModelForm):
@@ -134,9 +171,12 @@ class VersionedModelForm(forms.ModelForm):
 
     @cached_property
     def latest(self):
-        # Formsets fill this for all their rows at once; a lone form asks for itself.
+        # Formsets fill this for all their rows at once, and the admin reads it before the
+        # object (read_version_first); a lone form asks for itself.
         if not self.instance.pk:
             return None
+        if hasattr(self.instance, READ_FIRST):
+            return getattr(self.instance, READ_FIRST)
         return latest_records(type(self.instance), [self.instance.pk]).get(self.instance.pk)
 
     def get_initial_for_field(self, field, field_name):
@@ -167,10 +207,8 @@ class VersionedModelForm(forms.ModelForm):
         loaded = cleaned.get(VERSION_FIELD)
         # An empty version comes from a page that did not show this object's version.
         if self.instance.pk and loaded and loaded != version_of(self.latest):
-            raise StaleVersion(
-                stale_message(self.instance, self.latest, loaded, fields=list(self.fields)),
-                code="stale",
-            )
+            changes = changes_since(self.instance, self.latest, loaded, list(self.fields))
+            raise StaleVersion(stale_message(self.instance, self.latest, changes), code="stale")
         return cleaned
 
 
@@ -187,10 +225,14 @@ class VersionedFormSetMixin:
 
     def get_queryset(self):
         if not hasattr(self, "_rows"):
-            if self.is_bound and in_saving_transaction():
-                # Locked before they are read: their versions are compared with the rows
-                # as the last save committed them.
-                lock(super().get_queryset())
+            if self.is_bound:
+                if in_saving_transaction():
+                    # Saved: the rows locked before they are read, so their versions are
+                    # compared with the rows as the last save committed them.
+                    lock(super().get_queryset())
+            elif issubclass(self.form, VersionedModelForm):
+                # Shown: each row's version read before the row (see the module's docstring).
+                self.latest_records = latest_records(self.model, super().get_queryset())
             rows = list(super().get_queryset())
             if self.is_bound:
                 rows = self._with_deleted_rows(rows)
@@ -230,3 +272,51 @@ class VersionedInlineFormSet(VersionedFormSetMixin, BaseInlineFormSet):
 
 class VersionedModelFormSet(VersionedFormSetMixin, BaseModelFormSet):
     pass
+
+
+class SeenValuesForm(forms.ModelForm):
+    """A row of an admin list. Each editable value is posted with the value the list showed
+    (Django's hidden initial, read with the row itself), and a row whose shown values someone
+    changed since is refused, compared with the row as it stands, locked. Only what the row
+    shows is saved from it: the rest of the row is read afresh."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (self.is_bound and self.instance.pk):
+            return cleaned
+        changes = []
+        for name, field in self.fields.items():
+            if not field.show_hidden_initial:  # the row's id, which the formset adds
+                continue
+            seen = field.hidden_widget().value_from_datadict(
+                self.data, self.files, self.add_initial_prefix(name)
+            )
+            now = self.get_initial_for_field(field, name)
+            if field.has_changed(now, seen):
+                label = capfirst(field.label or name)
+                changes.append(f"{label} : {shown(field, seen)} → {shown(field, now)}")
+        if changes:
+            latest = latest_records(type(self.instance), [self.instance.pk]).get(self.instance.pk)
+            if latest is not None:
+                message = stale_message(self.instance, latest, changes)
+            else:
+                message = _(
+                    "Cette ligne a changé depuis l'affichage de la liste : %(changes)s."
+                ) % {"changes": "; ".join(changes)}
+            raise StaleVersion(message, code="stale")
+        return cleaned
+
+
+def shown(field, value):
+    """A value of `field` as the list shows it: a choice by its label, nothing as "—"."""
+    if value in (None, ""):
+        return "—"
+    choices = getattr(field, "choices", None)
+    if choices is not None and not hasattr(field, "queryset"):
+        return str(dict(field.choices).get(value, value))
+    return str(formats.localize(value))

@@ -51,7 +51,7 @@ def test_pages_answer_503_in_french_when_the_database_is_down(reader, monkeypatc
         response = getattr(reader, method)(url, {"username": "coordo", "password": PASSWORD})
 
     assert response.status_code == 503
-    assert response["Retry-After"] == "30"
+    assert response["Retry-After"] == "60"
     page = response.content.decode()
     assert "Service momentanément indisponible" in page
     assert "Réessayez dans une minute" in page

@@ -809,3 +809,13 @@ def test_history_page_reads_in_words(coordinator_client, coordinator, tracked_ac
     assert "postponed" not in table  # the word she chose, not the stored code
     assert "Local fermé." in table
     assert "None" not in table
+
+
+def test_an_id_past_the_columns_range_is_a_missing_action(coordinator_client):
+    """Found by looking for a 500: the page read the version of an id no column can hold."""
+    response = coordinator_client.get(
+        reverse("admin:actions_action_change", args=["99999999999999999999999"]), follow=True
+    )
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("admin:index")

@@ -147,7 +147,7 @@ def test_two_bulk_status_changes_at_once(desk):
         trail = ProgressNote.objects.filter(action=desk.action)
         assert trail.count() == before + 1
         assert trail.latest("pk").text == notes[winner]
-        assert NOT_SAVED in text(refused)
+        assert "Aucun statut n'a été changé" in text(refused)
         assert notes[responses.index(refused)] in refused.text
 
 
@@ -247,3 +247,31 @@ def test_two_imports_of_the_same_action_confirmed_at_once(desk):
         loser = 1 - titles.index(desk.action.title)
         assert "Rien n'a été importé" in told[loser]
         assert "Rien n'a été importé" not in told[1 - loser]
+
+
+def test_linking_an_action_while_the_other_end_is_saved(desk):
+    """One links the action to a second one while a colleague saves that second one's page,
+    opened before the link: whichever order the two saves take, what each saved is there
+    afterwards (the link is not undone unseen by the colleague's page)."""
+    other = ActionFactory(sub_objective=desk.action.sub_objective)
+    urls = [
+        reverse("admin:actions_action_change", args=[desk.action.pk]),
+        reverse("admin:actions_action_change", args=[other.pk]),
+    ]
+    for pair in range(PAIRS):
+        desk.action.related_actions.clear()
+        pages = open_at_once(desk.browsers, urls)
+        means = f"Moyens de l'autre [{pair}]"
+        posts = [
+            fields_of(pages[0], "action_form", related_actions=str(other.pk)),
+            fields_of(pages[1], "action_form", means=means),
+        ]
+        linked, saved = post_at_once(desk.browsers, urls, posts)
+
+        assert linked.status == 302  # her own page was current
+        assert list(desk.action.related_actions.all()) == [other]
+        other.refresh_from_db()
+        assert saved.status in (200, 302)
+        assert (other.means == means) == (saved.status == 302)
+        if saved.status == 200:
+            assert NOT_SAVED in text(saved)

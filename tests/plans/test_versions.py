@@ -13,10 +13,12 @@ from html import unescape
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.admin import ModelAdmin
 from django.test import Client
 from django.urls import reverse
 
 from actions.models import Action, ProgressNote, Target
+from actions.services import change_status
 from partners.models import ActionPartner, Organisation
 from plans.groups import COORDINATION
 from plans.models import Plan
@@ -410,6 +412,39 @@ def test_fresh_partner_list_saves(coordinator_client, colleague_client, two_link
     market.refresh_from_db()
     assert moisson.confirmation == ActionPartner.Confirmation.CONFIRMED_MEMBER
     assert market.confirmation == ActionPartner.Confirmation.POTENTIAL
+
+
+# --- 3b. A save between the page's reads ----------------------------------------------------
+
+
+def test_a_save_committed_while_the_page_is_read_is_never_undone_by_it(
+    coordinator_client, colleague, tracked, monkeypatch
+):
+    """Found by the multi-server run: the page read the action, then its version; a save
+    committed between the two reads gave it the newer version with the older text, and its
+    save then undid the colleague's unseen. The version is now read first."""
+    action = tracked.action
+    original = ModelAdmin.get_object
+
+    def read_then_colleague_saves(self, request, object_id, from_field=None):
+        obj = original(self, request, object_id, from_field)
+        if request.method == "GET":
+            theirs = Action.objects.get(pk=action.pk)
+            theirs.means = "Moyens du comité, enregistrés pendant l'affichage."
+            change_status(action=theirs, status=theirs.status, user=colleague)
+        return obj
+
+    monkeypatch.setattr(ModelAdmin, "get_object", read_then_colleague_saves)
+    data = change_form_data(coordinator_client.get(change_url(action)))
+    monkeypatch.undo()
+    data["title"] = "Mobiliser les producteurs de la région"
+
+    response = coordinator_client.post(change_url(action), data)
+
+    action.refresh_from_db()
+    assert action.means == "Moyens du comité, enregistrés pendant l'affichage."
+    assert response.status_code == 200
+    assert stale_note("coordo2", action) in text(response)
 
 
 # --- 4. No false alarm -----------------------------------------------------------------------
