@@ -293,6 +293,18 @@ class ActionAdmin(PlanDataImportExportAdmin):
         ),
     ]
 
+    def saved_with(self, request, pk):
+        # Linking two actions changes both (actions/history.py): the other ends, linked now
+        # or posted, are locked with this one, so that two coordinators linking the same
+        # pair wait for each other instead of deadlocking.
+        posted = {
+            int(value)
+            for value in request.POST.getlist("related_actions")
+            if value.isdigit() and len(value) < 19  # a bigint; the form refuses the rest
+        }
+        linked = Action.related_actions.through.objects.filter(from_action_id=pk)
+        return {pk, *posted, *linked.values_list("to_action_id", flat=True)}
+
     def get_queryset(self, request):
         # Annotations, not extra queries: the late filter and the column sorting need them.
         return super().get_queryset(request).with_late().with_progress()

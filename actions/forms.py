@@ -169,7 +169,8 @@ class ChangeStatusForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        latest = latest_records(Action, [action.pk for action in actions])
+        # Read before the page reads the actions it lists (plans/versions.py).
+        latest = latest_records(Action, actions)
         self.fields["versions"].initial = ",".join(
             f"{pk}:{version_of(record)}" for pk, record in sorted(latest.items())
         )

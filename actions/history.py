@@ -10,7 +10,7 @@ before a deletion stays removed and a link a deletion took comes back with eithe
 from django.conf import settings
 from simple_history.models import HistoricalRecords
 
-from plans.versions import in_saving_transaction, lock
+from plans.versions import in_transaction, lock
 
 
 class HistoricalRecordsBothEnds(HistoricalRecords):
@@ -64,5 +64,5 @@ class HistoricalRecordsBothEnds(HistoricalRecords):
         """The other actions are changed too: locked like the one saved, so that a colleague
         saving one of them meanwhile waits, then is told it changed, instead of undoing the
         link unseen (a save outside any transaction locks nothing, as in the shell)."""
-        if pks and in_saving_transaction():
+        if pks and in_transaction():
             lock(model._base_manager.filter(pk__in=pks))

@@ -109,6 +109,12 @@ class ActionResource(PlanDataResource):
     def get_queryset(self):
         return super().get_queryset().select_related("plan").prefetch_related("periods")
 
+    def named_rows(self, dataset):
+        rows = dataset.dict
+        slugs = {str(row.get(self.PLAN_COLUMN) or "").strip() for row in rows}
+        codes = {str(row.get("code") or "").strip() for row in rows}
+        return self.get_queryset().filter(plan__slug__in=slugs, code__in=codes)
+
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         # A second row with the same code would silently overwrite the first.

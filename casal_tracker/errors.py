@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from django.template import loader
 from django.views import defaults
 
+from plans.versions import is_conflict
+
 RETRY_AFTER_SECONDS = 60  # the page says "dans une minute"
 # What a database that cannot be reached, or is locked past its timeout, raises.
 OUTAGES = (OperationalError, InterfaceError)
@@ -22,7 +24,8 @@ OUTAGES = (OperationalError, InterfaceError)
 def server_error(request):
     """handler500: a 503 for a database outage, Django's 500 page for anything else."""
     error = sys.exc_info()[1]
-    if not isinstance(error, OUTAGES):
+    # Two saves that met twice in a row (plans/admin.py retries once) are not an outage.
+    if not isinstance(error, OUTAGES) or is_conflict(error):
         return defaults.server_error(request)
     # No request context: its processors would read the session and the user from the
     # database that is down.

@@ -36,3 +36,7 @@ class OrganisationResource(PlanDataResource):
 
     def get_queryset(self):
         return super().get_queryset().select_related("coalition")
+
+    def named_rows(self, dataset):
+        names = {str(row.get("nom") or "").strip() for row in dataset.dict}
+        return self.get_queryset().filter(name__in=names)

@@ -7,7 +7,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, OperationalError, router, transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect
@@ -46,7 +46,8 @@ from plans.versions import (
     VersionedInlineFormSet,
     VersionedModelForm,
     VersionedModelFormSet,
-    in_saving_transaction,
+    in_transaction,
+    is_conflict,
     lock,
     read_version_first,
 )
@@ -98,6 +99,19 @@ class VersionedAdminMixin:
         return [(title, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
 
 
+def retried_once(save):
+    """`save()` (a page's saving transaction), run again once if it met another save at the
+    same instant: a unique value (a code, a partner of the action) taken that validation could
+    not see yet, or a deadlock PostgreSQL broke. The second time, the validation sees the
+    other save and the page says so, with what was typed."""
+    try:
+        return save()
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not is_conflict(error):
+            raise
+        return save()
+
+
 class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
     """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
     silent overwrite, even for two saves at the same instant: every page that saves does so
@@ -110,31 +124,43 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
             field.run_validators(value)  # e.g. an id past the column's range
         except ValidationError:
             return None
-        if request.method == "POST" and in_saving_transaction():
-            lock(self.model._base_manager.filter(**{field.name: value}))
-        if from_field is not None:
+        if not field.primary_key:
+            if request.method == "POST" and in_transaction():
+                lock(self.model._base_manager.filter(**{field.name: value}))
             return super().get_object(request, object_id, from_field)
+        if request.method == "POST" and in_transaction():
+            # In one statement, so in primary-key order: two saves locking the same rows
+            # never wait for each other crosswise.
+            lock(self.model._base_manager.filter(pk__in=self.saved_with(request, value)))
         # Its version read before it, for its form (plans/versions.py).
         return read_version_first(
-            self.model, value, lambda: super(PlanDataAdmin, self).get_object(request, object_id)
+            self.model,
+            value,
+            lambda: super(PlanDataAdmin, self).get_object(request, object_id, from_field),
         )
 
+    def saved_with(self, request, pk):
+        """The objects of this model that saving object `pk` changes: itself."""
+        return {pk}
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except IntegrityError:
-            # A unique value (a code, a partner of the action) taken at the same instant by
-            # another save, which the validation could not see yet: validated again, the
-            # page now says so in the form, with what was typed.
-            return super().changeform_view(request, object_id, form_url, extra_context)
+        return retried_once(
+            lambda: super(PlanDataAdmin, self).changeform_view(
+                request, object_id, form_url, extra_context
+            )
+        )
 
     def changelist_view(self, request, extra_context=None):
         if request.method != "POST":
             return self._changelist_view(request, extra_context)
-        # The list's editable rows and the bulk actions save in one transaction, which locks
-        # the rows before comparing what the person saw with them.
-        with transaction.atomic(using=router.db_for_write(self.model)):
-            return self._changelist_view(request, extra_context)
+
+        def save():
+            # The list's editable rows and the bulk actions save in one transaction, which
+            # locks the rows before comparing what the person saw with them.
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return self._changelist_view(request, extra_context)
+
+        return retried_once(save)
 
     def nothing_to_save(self, request, form, change):
         """A page saved for its inline rows only leaves its object, and its version, alone:

@@ -58,7 +58,8 @@ class PendingImportMissing(Exception):
 
 
 class DatabaseStorage(BaseStorage):
-    """IMPORT_EXPORT_TMP_STORAGE_CLASS: the file in the database, for its owner only."""
+    """The pending file in the database, for its owner only (the admins' tmp_storage_class,
+    set by PendingImportAdminMixin)."""
 
     def save(self, data):
         if isinstance(data, str):
@@ -109,13 +110,15 @@ class PendingImportAdminMixin:
         if not self.has_import_permission(request):
             raise PermissionDenied
         with owned_by(request.user):
-            if not pending(request.POST.get("import_file_name", "")).exists():
-                messages.error(
-                    request,
-                    _("L'aperçu a expiré ou le fichier n'est plus là : importez-le de nouveau."),
-                )
-                return redirect(admin_urlname(self.opts, "import"))
-            return super().process_import(request, **kwargs)
+            try:
+                if pending(request.POST.get("import_file_name", "")).exists():
+                    return super().process_import(request, **kwargs)
+            except PendingImportMissing:
+                pass  # removed between the check and the read: a second tab confirmed it
+        messages.error(
+            request, _("L'aperçu a expiré ou le fichier n'est plus là : importez-le de nouveau.")
+        )
+        return redirect(admin_urlname(self.opts, "import"))
 
     def get_import_data_kwargs(self, **kwargs):
         form = kwargs.get("form")

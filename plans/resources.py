@@ -16,6 +16,7 @@ from import_export.formats import base_formats
 from plans import uploads
 from plans.scoping import scoped
 from plans.spreadsheets import neutralise, restore, write_table
+from plans.versions import lock
 
 
 def decode_text(data):
@@ -58,11 +59,7 @@ class ExcelFriendlyCSV(base_formats.CSV):
         neutralised it restored (plans/spreadsheets.py)."""
         if isinstance(in_stream, bytes):
             in_stream = decode_text(in_stream)
-        first_line = in_stream.split("\n", 1)[0]
-        try:
-            delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
-        except csv.Error:
-            delimiter = ","
+        delimiter = uploads.csv_delimiter(in_stream)
         rows = (
             (number, [restore(cell) for cell in cells])
             for number, cells in uploads.csv_rows(in_stream, delimiter)
@@ -141,18 +138,20 @@ class PlanDataResource(resources.ModelResource):
     """A resource whose imports are all or nothing and speak in column names; rows are
     matched and linked within the importer's coalitions only.
 
-    The confirmed import locks each row before reading it, and, given the preview's
-    `expected_fingerprint`, writes nothing unless it writes what the preview showed: a row
+    The confirmed import first locks every row its file names, in one statement (so in
+    primary-key order, as every other save locks), then reads them; given the preview's
+    `expected_fingerprint`, it writes nothing unless it writes what the preview showed: a row
     saved meanwhile by someone else is never overwritten."""
 
     user = None
     saving = False
 
     def get_queryset(self):
-        queryset = scoped_to_importer(super().get_queryset(), {"user": self.user})
-        if self.saving:
-            queryset = queryset.select_for_update(no_key=True, of=("self",))
-        return queryset
+        return scoped_to_importer(super().get_queryset(), {"user": self.user})
+
+    def named_rows(self, dataset):
+        """The existing rows the file may change (more is harmless): all of the importer's."""
+        return self.get_queryset()
 
     def import_data(self, dataset, **kwargs):
         # One invalid row and nothing is written: at the preview and at the confirmation,
@@ -164,7 +163,12 @@ class PlanDataResource(resources.ModelResource):
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
         expected = kwargs.get("expected_fingerprint")
-        if expected and not self._is_dry_run(kwargs) and result_fingerprint(result) != expected:
+        # A confirmation that carries no fingerprint ("") writes nothing either.
+        if (
+            expected is not None
+            and not self._is_dry_run(kwargs)
+            and result_fingerprint(result) != expected
+        ):
             # Rolled back; the admin says "nothing was imported, the data changed".
             raise ValueError("The rows changed after the preview.")
 
@@ -181,6 +185,8 @@ class PlanDataResource(resources.ModelResource):
                 % {"missing": ", ".join(missing), "required": ", ".join(required)}
             )
         super().before_import(dataset, **kwargs)
+        if self.saving:
+            lock(self.named_rows(dataset))
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         try:

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from openpyxl.cell.rich_text import CellRichText, TextBlock
@@ -160,11 +160,7 @@ def read_csv(data):
         text = decode_text(data)
     except ValueError as error:
         raise TableError(str(error)) from None
-    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
-    try:
-        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = uploads.csv_delimiter(text)
     rows = []
     try:
         for index, cells in uploads.csv_rows(text, delimiter):
@@ -945,6 +941,11 @@ def apply(preview, *, user):
         ):
             messages += [f"{key} : {text}" if key and key != "__all__" else text for text in texts]
         raise TableError(messages) from None
+    except IntegrityError:
+        # A colleague saved the same row meanwhile; the transaction wrote nothing.
+        raise TableError(
+            [_("Une autre personne a modifié ces données au même moment : réessayez l'import.")]
+        ) from None
 
 
 class Writer:

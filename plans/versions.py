@@ -85,8 +85,18 @@ def read_version_first(model, pk, read):
     return obj
 
 
-def in_saving_transaction():
+def in_transaction():
     return transaction.get_connection().in_atomic_block
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: two transactions met, neither
+# wrote anything, and running one again is the answer.
+CONFLICTS = {"40P01", "40001"}
+
+
+def is_conflict(error):
+    """Whether a database error is two saves meeting rather than a database in trouble."""
+    return getattr(error.__cause__, "pgcode", None) in CONFLICTS
 
 
 class StaleVersion(ValidationError):
@@ -146,15 +156,16 @@ def changes_since(instance, latest, loaded, fields=None):
     return ReadableHistoryHelper(model, latest).readable_changes(delta)
 
 
-def check_version(instance, loaded, latest=None):
+def check_version(instance, loaded, latest=None, fields=None):
     """Raises StaleVersion when `instance` changed after version `loaded` (call it with the
-    row locked). An empty `loaded` comes from a page that did not show a version."""
-    if not instance.pk or not loaded:
+    row locked), saying what changed among `fields`. None: the page showed no version, so
+    there is nothing to compare; "": it showed an object that had no history yet."""
+    if not instance.pk or loaded is None:
         return
     if latest is None:
         latest = latest_records(type(instance), [instance.pk]).get(instance.pk)
     if latest is not None and str(loaded) != version_of(latest):
-        changes = changes_since(instance, latest, loaded)
+        changes = changes_since(instance, latest, loaded, fields)
         raise StaleVersion(
             stale_message(instance, latest, changes),
             code="stale",
@@ -204,11 +215,11 @@ class VersionedModelForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        loaded = cleaned.get(VERSION_FIELD)
-        # An empty version comes from a page that did not show this object's version.
-        if self.instance.pk and loaded and loaded != version_of(self.latest):
-            changes = changes_since(self.instance, self.latest, loaded, list(self.fields))
-            raise StaleVersion(stale_message(self.instance, self.latest, changes), code="stale")
+        # A form posted without the field (a page that showed no version) compares nothing.
+        if self.add_prefix(VERSION_FIELD) in self.data:
+            check_version(
+                self.instance, cleaned.get(VERSION_FIELD, ""), self.latest, list(self.fields)
+            )
         return cleaned
 
 
@@ -226,7 +237,7 @@ class VersionedFormSetMixin:
     def get_queryset(self):
         if not hasattr(self, "_rows"):
             if self.is_bound:
-                if in_saving_transaction():
+                if in_transaction():
                     # Saved: the rows locked before they are read, so their versions are
                     # compared with the rows as the last save committed them.
                     lock(super().get_queryset())
@@ -276,9 +287,9 @@ class VersionedModelFormSet(VersionedFormSetMixin, BaseModelFormSet):
 
 class SeenValuesForm(forms.ModelForm):
     """A row of an admin list. Each editable value is posted with the value the list showed
-    (Django's hidden initial, read with the row itself), and a row whose shown values someone
-    changed since is refused, compared with the row as it stands, locked. Only what the row
-    shows is saved from it: the rest of the row is read afresh."""
+    (Django's hidden initial, read with the row itself), and a row she changed whose shown
+    values someone changed since is refused, compared with the row as it stands, locked.
+    Only what the row shows is saved from it: the rest of the row is read afresh."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -287,7 +298,9 @@ class SeenValuesForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not (self.is_bound and self.instance.pk):
+        # A row she left as it was is not saved (compared with what it showed), so it cannot
+        # overwrite a newer save: only the rows she changed are checked.
+        if not (self.is_bound and self.instance.pk and self.has_changed()):
             return cleaned
         changes = []
         for name, field in self.fields.items():

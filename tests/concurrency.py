@@ -74,6 +74,7 @@ def at_once(*calls):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+        assert not thread.is_alive(), "a request did not finish in 120 s"
     if errors:
         raise errors[0]
     return results

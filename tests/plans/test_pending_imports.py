@@ -123,3 +123,22 @@ def test_a_change_the_file_does_not_touch_is_kept(coordinator_client, coordinato
     action.refresh_from_db()
     assert action.title == "Cartographier et relier les jardins"
     assert action.carrier_to_be_found is True
+
+
+@pytest.mark.parametrize("fingerprint", ["", None])
+def test_a_confirmation_without_its_fingerprint_writes_nothing(
+    coordinator_client,
+    plan,  # noqa: F811
+    fingerprint,
+):
+    preview = upload(coordinator_client, csv_file(GOOD_ROWS))
+    fields = confirm_fields(preview)
+    if fingerprint is None:
+        del fields["fingerprint"]
+    else:
+        fields["fingerprint"] = fingerprint
+
+    response = coordinator_client.post(PROCESS_URL, fields, follow=True)
+
+    assert any(NOTHING_IMPORTED in message for message in flash_messages(response))
+    assert not Action.objects.exists()

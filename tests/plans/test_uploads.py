@@ -335,6 +335,29 @@ def test_too_many_columns_are_refused(coordinator_client, plan, settings, kind):
     assert messages == ([refusal],) * 2
 
 
+def test_a_first_line_of_quotes_and_commas_is_refused_without_being_sniffed_whole(
+    coordinator_client,
+    plan,  # noqa: F811
+    monkeypatch,
+):
+    """Found in review: csv.Sniffer takes a time that grows with the square of the line it
+    reads (an 80 KB line of `,"` held a worker 29 s); only the line's start is guessed from."""
+    sniffed = []
+    sniff = csv.Sniffer.sniff
+
+    def recorded(self, sample, delimiters=None):
+        sniffed.append(len(sample))
+        return sniff(self, sample, delimiters)
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", recorded)
+    data = (',"' * 32_768 + "\n").encode()
+
+    messages = refusals(coordinator_client, plan, "plan.csv", data, "csv")
+
+    assert messages[0] == messages[1]
+    assert sniffed and max(sniffed) <= 4096
+
+
 def test_a_row_of_16384_columns_is_refused(coordinator_client, plan):  # noqa: F811
     name, data = in_format("xlsx", [HEADER + ["x"] * (16_384 - len(HEADER))])
 

@@ -370,7 +370,13 @@ def test_stale_partner_list_does_not_overwrite_a_newer_confirmation(
         ),
     )
     assert colleague_post.status_code == 302
-    data = list_data(shown, {(market, "confirmation"): ActionPartner.Confirmation.POTENTIAL})
+    data = list_data(
+        shown,
+        {
+            (moisson, "confirmation"): ActionPartner.Confirmation.POTENTIAL,
+            (market, "confirmation"): ActionPartner.Confirmation.POTENTIAL,
+        },
+    )
 
     response = coordinator_client.post(PARTNER_LIST, data)
 
@@ -389,6 +395,30 @@ def test_stale_partner_list_does_not_overwrite_a_newer_confirmation(
     assert moisson.confirmation == ActionPartner.Confirmation.CONFIRMED_MEMBER
     assert market.confirmation == ActionPartner.Confirmation.NOT_SPECIFIED  # nothing half-saved
     assert not ActionPartner.history.filter(history_user=coordinator).exists()
+
+
+def test_a_row_a_colleague_changed_and_she_left_alone_does_not_block_her_save(
+    coordinator_client, colleague_client, two_links
+):
+    moisson, market = two_links.moisson, two_links.market
+    shown = coordinator_client.get(PARTNER_LIST)
+    colleague_client.post(
+        PARTNER_LIST,
+        list_data(
+            colleague_client.get(PARTNER_LIST),
+            {(moisson, "confirmation"): ActionPartner.Confirmation.CONFIRMED_MEMBER},
+        ),
+    )
+    data = list_data(shown, {(market, "confirmation"): ActionPartner.Confirmation.POTENTIAL})
+
+    response = coordinator_client.post(PARTNER_LIST, data)
+
+    assert response.status_code == 302
+    moisson.refresh_from_db()
+    market.refresh_from_db()
+    # Her untouched row is not saved, so the colleague's value stays.
+    assert moisson.confirmation == ActionPartner.Confirmation.CONFIRMED_MEMBER
+    assert market.confirmation == ActionPartner.Confirmation.POTENTIAL
 
 
 def test_fresh_partner_list_saves(coordinator_client, colleague_client, two_links):
