@@ -1,27 +1,24 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from access.coalitions import scoped
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
 from actions.models import Action, ProgressNote, Target, TargetValue
-from actions.resources import ActionResource
 from actions.services import change_status, change_statuses
-from partners.admin import legend_chip
-from partners.models import ActionPartner, Organisation
-from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
+from backoffice.admin import PlanDataAdmin, PlanDataInline
+from imports.action_resources import ActionResource
+from imports.admin import PlanDataImportExportAdmin
 from plans.models import Objective, Period, SubObjective
-from plans.scoping import scoped
-from plans.versions import StaleVersion, VersionedInlineFormSet, who_and_when
+from plans.versions import StaleVersion, who_and_when
 
 
 def in_plan(plan, text):
@@ -99,101 +96,12 @@ class PeriodFilter(PlanScopedFilter):
         return [(p.pk, in_plan(p.plan, p.label)) for p in self.choices_queryset(request)]
 
 
-class OrganisationFilter(PlanScopedFilter):
-    """The organisations of the plan picked in the plan filter, or of every plan: the
-    organisations of every coalition of a region would make a list of thousands."""
-
-    title = _("organisation")
-    parameter_name = "organisation"
-
-    def lookups(self, request, model_admin):
-        # Organisations linked to the person's own actions: a shared organisation's other
-        # coalitions are none of her business.
-        links = scoped(request.user, ActionPartner.objects.all())
-        if plan_id := self.chosen_plan(request):
-            links = links.filter(action__plan_id=plan_id)
-        organisations = Organisation.objects.filter(pk__in=links.values("organisation"))
-        return [(o.pk, o.name) for o in organisations.only("name")]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            # A subquery: a join would repeat an action once per matching link.
-            linked = Action.objects.filter(partner_links__organisation=self.value())
-            return queryset.filter(pk__in=linked.values("pk"))
-        return queryset
-
-
 class ActionChangeList(ChangeList):
-    """Only the list shows periods and partners: the action page and the related-actions
-    autocomplete (a request per keystroke) should not pay for loading them."""
+    """Only the list shows periods: the action page and the related-actions autocomplete (a
+    request per keystroke) should not pay for loading them."""
 
     def apply_select_related(self, qs):
-        return (
-            super()
-            .apply_select_related(qs)
-            .prefetch_related(
-                "periods",
-                Prefetch(
-                    "partner_links",
-                    queryset=ActionPartner.objects.select_related("organisation"),
-                ),
-            )
-        )
-
-
-class ChosenAutocompleteSelect(AutocompleteSelect):
-    """Renders its chosen organisation from `chosen`, filled once for the whole formset;
-    Django's widget would run one query per row to find the label."""
-
-    chosen = None
-
-    def optgroups(self, name, value, attr=None):
-        if self.chosen is None:
-            return super().optgroups(name, value, attr)
-        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
-        for pk in value:
-            organisation = self.chosen.get(str(pk))
-            if organisation is not None:
-                label = self.choices.field.label_from_instance(organisation)
-                options.append(self.create_option(name, pk, label, True, len(options)))
-        return [(None, options, 0)]
-
-
-class PartnerFormSet(VersionedInlineFormSet):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        chosen = {str(link.organisation_id): link.organisation for link in self.get_queryset()}
-        for form in self.forms:
-            form.fields["organisation"].widget.widget.chosen = chosen
-
-
-class PartnerInline(PlanDataInline):
-    model = ActionPartner
-    formset = PartnerFormSet
-    extra = 1
-    fields = [
-        "organisation",
-        "role",
-        "confirmation",
-        "legend",
-        "label_in_source",
-        "last_contact",
-        "note",
-        "order",
-    ]
-    readonly_fields = ["legend"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("organisation")
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organisation":
-            kwargs["widget"] = ChosenAutocompleteSelect(db_field, self.admin_site)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    @admin.display(description=_("légende"))
-    def legend(self, link):
-        return legend_chip(link) if link.pk else ""
+        return super().apply_select_related(qs).prefetch_related("periods")
 
 
 class TargetInline(PlanDataInline):
@@ -244,10 +152,11 @@ class ProgressNoteInline(PlanDataInline):
         return format_html("{} → {}", status_badge(note.status_from), status_badge(note.status_to))
 
 
-@admin.register(Action)
 class ActionAdmin(PlanDataImportExportAdmin):
+    """The action's page and list; partners/admin.py registers it with the action's carriers
+    and partners, which sit above actions."""
+
     resource_classes = [ActionResource]
-    change_list_template = "admin/actions/action/change_list_with_legend.html"
     form = ActionAdminForm
     list_display = [
         "plan_short",
@@ -256,7 +165,6 @@ class ActionAdmin(PlanDataImportExportAdmin):
         "status",
         "progress_display",
         "scheduled",
-        "carriers",
         "is_late",
     ]
     list_display_links = ["code", "title_short"]
@@ -266,7 +174,6 @@ class ActionAdmin(PlanDataImportExportAdmin):
         ObjectiveFilter,
         "status",
         PeriodFilter,
-        OrganisationFilter,
         LateFilter,
         "themes",
     ]
@@ -276,7 +183,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
     search_help_text = _("Cherche dans le code, le titre et les moyens.")
     autocomplete_fields = ["related_actions"]
     actions = ["change_status_action"]
-    inlines = [PartnerInline, TargetInline, ProgressNoteInline]
+    inlines = [TargetInline, ProgressNoteInline]
     fieldsets = [
         (None, {"fields": ["sub_objective", "code", "title", "means", "loaded_version"]}),
         (
@@ -311,10 +218,6 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     def get_changelist(self, request, **kwargs):
         return ActionChangeList
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
-        return super().changelist_view(request, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -415,14 +318,6 @@ class ActionAdmin(PlanDataImportExportAdmin):
     @admin.display(description=_("périodes"))
     def scheduled(self, action):
         return ", ".join(period.label for period in action.periods.all()) or "—"
-
-    @admin.display(description=_("porteurs et partenaires"))
-    def carriers(self, action):
-        links = action.partner_links.all()
-        chips = format_html_join(" ", "{}", ((legend_chip(link, short=True),) for link in links))
-        if action.carrier_to_be_found:
-            chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
-        return format_html('<div class="chips">{}</div>', chips) if chips else "—"
 
     @admin.display(description=_("en retard"), ordering="is_late")
     def is_late(self, action):

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
 from actions.services import validate_status_change
-from plans.versions import VersionedModelForm, latest_records, version_of
+from backoffice.versions import VersionedModelForm
+from plans.versions import latest_records, version_of
 
 
 class StatusSelect(forms.Select):

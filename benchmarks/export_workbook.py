@@ -83,9 +83,9 @@ def build_plan(action_count):
     from django.db import transaction
 
     from actions.models import Action, Target, TargetValue, code_sort_key
+    from devdata.synthetic import MEANS
     from partners.models import ActionPartner, Organisation
     from plans.models import Coalition, Objective, Period, Plan, SubObjective
-    from plans.synthetic import MEANS
 
     rng = random.Random(SEED)
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""Benchmark of what hostile files cost the server now that plans/uploads.py refuses them, and
+"""Benchmark of what hostile files cost the server now that imports/uploads.py refuses them, and
 of what a legitimate large plan table costs to import.
 
     DEBUG=1 .venv/bin/python benchmarks/hostile_files.py [--actions 5000] [--runs 3]
@@ -297,7 +297,7 @@ FILES = {
 
 def outcome(value):
     """What the job ended with, in a few words."""
-    from plans.table_import import TableFile
+    from imports.table_import import TableFile
 
     if isinstance(value, TableFile):
         return f"read: {len(value.rows):,} rows × {len(value.headers)} columns"
@@ -326,9 +326,9 @@ def prepare(job, workdir, plan_ids):
     from django.db import transaction
     from openpyxl import load_workbook
 
-    from plans import table_import, uploads
+    from imports import table_import, uploads
+    from imports.resources import ExcelFriendlyCSV, SafeXLSX
     from plans.models import Plan
-    from plans.resources import ExcelFriendlyCSV, SafeXLSX
 
     data = path.read_bytes()
     target = Plan.objects.get(pk=plan_ids["target"])
@@ -548,7 +548,7 @@ def write_files(workdir, plan_id):
     (workdir / "million.csv").write_bytes(million)
     (workdir / "wide.xlsx").write_bytes(wide_sheet(16_000))
     (workdir / "forged.xlsx").write_bytes(forged_dimension())
-    from plans import uploads
+    from imports import uploads
 
     elements = uploads.ELEMENTS_PER_CELL * settings.IMPORT_MAX_CELLS
     (workdir / "cells.xlsx").write_bytes(rich_cells(settings.IMPORT_MAX_CELLS, elements))

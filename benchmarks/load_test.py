@@ -8,7 +8,7 @@
 It needs PostgreSQL (SQLite takes one writer at a time): the database named in the URL is
 DROPPED and created anew, then dropped at the end unless --keep. The steps:
 
-1. `migrate`, `generate_data --actions N` (plans/synthetic.py) and `collectstatic`, each as
+1. `migrate`, `generate_data --actions N` (devdata/synthetic.py) and `collectstatic`, each as
    a developer would run them;
 2. gunicorn with --workers sync workers on a free port of 127.0.0.1, DEBUG off, a random
    SECRET_KEY and ALLOWED_HOSTS=127.0.0.1. The only change to the settings is a LOGGING
@@ -850,7 +850,7 @@ def load_test(args, workdir, script_start):
     setup_django()
     from django.db import connection
 
-    from plans.synthetic import DEFAULT_PASSWORD
+    from devdata.synthetic import DEFAULT_PASSWORD
 
     found = territories()
     if args.coordinators > len(found):

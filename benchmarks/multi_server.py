@@ -848,9 +848,9 @@ def add_people(found, coalitions):
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
+    from devdata.synthetic import DEFAULT_PASSWORD
     from plans.groups import COORDINATION
     from plans.models import Coalition, Membership, Plan
-    from plans.synthetic import DEFAULT_PASSWORD
 
     User = get_user_model()
     coordination = Group.objects.get(name=COORDINATION)

@@ -5,7 +5,7 @@
 
 For each size, in a child process of its own and a fresh database (a temporary SQLite file
 unless --database-url is given: that PostgreSQL database is DROPPED and created anew), it fills
-the database with `plans.synthetic.generate(actions=size)`, then requests each page through
+the database with `devdata.synthetic.generate(actions=size)`, then requests each page through
 Django's test client, as the people who use it, with DEBUG off: one request to warm up, then
 --runs timed requests, whose median is the figure; the queries are those of one request.
 
@@ -66,9 +66,9 @@ def measure_size(size, runs, seed):
     from django.test.utils import CaptureQueriesContext, override_settings
 
     from actions.models import Action
+    from devdata.synthetic import REGIONAL_ORGANISATIONS, generate
     from partners.models import Organisation
     from plans.models import Plan
-    from plans.synthetic import REGIONAL_ORGANISATIONS, generate
 
     # The collected manifest is a deployment step; plain static files serve the same pages.
     override_settings(

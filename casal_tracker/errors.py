@@ -24,7 +24,7 @@ OUTAGES = (OperationalError, InterfaceError)
 def server_error(request):
     """handler500: a 503 for a database outage, Django's 500 page for anything else."""
     error = sys.exc_info()[1]
-    # Two saves that met twice in a row (plans/admin.py retries once) are not an outage.
+    # Two saves that met twice in a row (backoffice/admin.py retries once) are not an outage.
     if not isinstance(error, OUTAGES) or is_conflict(error):
         return defaults.server_error(request)
     # No request context: its processors would read the session and the user from the

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "plans",
     "actions",
     "partners",
+    "backups",
+    "devdata",
     "dashboard",
     "reports",
 ]
@@ -246,13 +248,13 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# --- Uploaded spreadsheets (plans/uploads.py) ---------------------------------------------------
+# --- Uploaded spreadsheets (imports/uploads.py) ----------------------------------------------
 # Every import (a plan's table, the admin's CSV/XLSX imports) refuses, in French and English
 # and before the work they bound, files past these limits: a zip bomb, a million rows or a
 # 16,384-column sheet costs a refusal, not a worker. A plan of 9,000 actions fits each of
 # them (benchmarks/README.md, "hostile_files.py").
 # Uploads stay in memory, never on local disk; past IMPORT_MAX_BYTES they are counted, not kept.
-FILE_UPLOAD_HANDLERS = ["plans.uploads.UploadHandler"]
+FILE_UPLOAD_HANDLERS = ["imports.uploads.UploadHandler"]
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 # An .xlsx is a zip: what its parts declare once inflated, in all, and how much each part may
 # inflate (Excel's sheets inflate 5 to 20 times; a zip bomb, thousands of times).

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from plans.admin import view_on_site
+from backoffice.admin import view_on_site
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -72,3 +73,16 @@ class SinceForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+
+
+class WorkbookForm(SinceForm):
+    """The workbook's choices: changes since which date, and in which language."""
+
+    language = forms.ChoiceField(
+        label=_("Langue du classeur"), required=False, choices=settings.LANGUAGES
+    )
+
+    def language_or(self, default):
+        # A mistyped date does not cost the language chosen beside it.
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("language") or default

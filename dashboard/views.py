@@ -2,8 +2,9 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from access.coalitions import get_readable, get_readable_plan, reader
 from actions.models import Action, Target
-from dashboard.access import dashboard_view, get_readable, get_readable_plan, reader
+from dashboard.access import dashboard_view
 from dashboard.changes import (
     action_timeline,
     count_by_kind,
@@ -11,11 +12,10 @@ from dashboard.changes import (
     group_by_action,
     plan_changes,
 )
-from dashboard.forms import ActionFilterForm, SinceForm
+from dashboard.forms import ActionFilterForm, SinceForm, WorkbookForm
 from dashboard.progress import Rollup, by_plan, outline
 from partners.models import ActionPartner, Organisation
 from plans.models import Assembly, Coalition, Theme
-from reports.forms import WorkbookForm
 
 
 def partner_links():

@@ -1,12 +1,19 @@
 from django.contrib import admin
-from django.db.models import Count
-from django.utils.html import format_html
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.db.models import Count, Prefetch
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from access.coalitions import scoped
+from actions.admin import ActionAdmin as ActionOnlyAdmin
+from actions.admin import ActionChangeList, LateFilter, PlanScopedFilter
+from actions.models import Action
+from backoffice.admin import PlanDataAdmin, PlanDataInline
+from backoffice.versions import VersionedInlineFormSet
+from imports.admin import PlanDataImportExportAdmin
+from imports.partner_resources import OrganisationResource
 from partners.models import ActionPartner, Organisation
-from partners.resources import OrganisationResource
-from plans.admin import PlanDataAdmin, PlanDataImportExportAdmin, PlanDataInline
 
 
 def legend_chip(link, short=False):
@@ -78,3 +85,122 @@ class ActionPartnerAdmin(PlanDataAdmin):
     @admin.display(description=_("organisation"), ordering="organisation__name")
     def legend(self, link):
         return legend_chip(link)
+
+
+class OrganisationFilter(PlanScopedFilter):
+    """The organisations of the plan picked in the plan filter, or of every plan: the
+    organisations of every coalition of a region would make a list of thousands."""
+
+    title = _("organisation")
+    parameter_name = "organisation"
+
+    def lookups(self, request, model_admin):
+        # Organisations linked to the person's own actions: a shared organisation's other
+        # coalitions are none of her business.
+        links = scoped(request.user, ActionPartner.objects.all())
+        if plan_id := self.chosen_plan(request):
+            links = links.filter(action__plan_id=plan_id)
+        organisations = Organisation.objects.filter(pk__in=links.values("organisation"))
+        return [(o.pk, o.name) for o in organisations.only("name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            # A subquery: a join would repeat an action once per matching link.
+            linked = Action.objects.filter(partner_links__organisation=self.value())
+            return queryset.filter(pk__in=linked.values("pk"))
+        return queryset
+
+
+class ChosenAutocompleteSelect(AutocompleteSelect):
+    """Renders its chosen organisation from `chosen`, filled once for the whole formset;
+    Django's widget would run one query per row to find the label."""
+
+    chosen = None
+
+    def optgroups(self, name, value, attr=None):
+        if self.chosen is None:
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in value:
+            organisation = self.chosen.get(str(pk))
+            if organisation is not None:
+                label = self.choices.field.label_from_instance(organisation)
+                options.append(self.create_option(name, pk, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+class PartnerFormSet(VersionedInlineFormSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = {str(link.organisation_id): link.organisation for link in self.get_queryset()}
+        for form in self.forms:
+            form.fields["organisation"].widget.widget.chosen = chosen
+
+
+class PartnerInline(PlanDataInline):
+    model = ActionPartner
+    formset = PartnerFormSet
+    extra = 1
+    fields = [
+        "organisation",
+        "role",
+        "confirmation",
+        "legend",
+        "label_in_source",
+        "last_contact",
+        "note",
+        "order",
+    ]
+    readonly_fields = ["legend"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organisation")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organisation":
+            kwargs["widget"] = ChosenAutocompleteSelect(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("légende"))
+    def legend(self, link):
+        return legend_chip(link) if link.pk else ""
+
+
+class ActionChangeListWithPartners(ActionChangeList):
+    def apply_select_related(self, qs):
+        links = ActionPartner.objects.select_related("organisation")
+        return (
+            super()
+            .apply_select_related(qs)
+            .prefetch_related(Prefetch("partner_links", queryset=links))
+        )
+
+
+@admin.register(Action)
+class ActionAdmin(ActionOnlyAdmin):
+    """The action's page and list with who carries it: its partner links inline, a carriers
+    column with the legend's colours, and a filter by organisation."""
+
+    change_list_template = "admin/actions/action/change_list_with_legend.html"
+    list_display = [*ActionOnlyAdmin.list_display[:-1], "carriers", "is_late"]
+    list_filter = [
+        *ActionOnlyAdmin.list_filter[: ActionOnlyAdmin.list_filter.index(LateFilter)],
+        OrganisationFilter,
+        *ActionOnlyAdmin.list_filter[ActionOnlyAdmin.list_filter.index(LateFilter) :],
+    ]
+    inlines = [PartnerInline, *ActionOnlyAdmin.inlines]
+
+    def get_changelist(self, request, **kwargs):
+        return ActionChangeListWithPartners
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("porteurs et partenaires"))
+    def carriers(self, action):
+        links = action.partner_links.all()
+        chips = format_html_join(" ", "{}", ((legend_chip(link, short=True),) for link in links))
+        if action.carrier_to_be_found:
+            chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
+        return format_html('<div class="chips">{}</div>', chips) if chips else "—"

@@ -3,8 +3,15 @@
 from html import unescape
 
 from django.db.models import Model
-from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper, ObjDiffDisplay
+
+
+class ShortenedDiff(ObjDiffDisplay):
+    """Long texts shortened around what changed with "[…]", in any language (simple-history
+    writes "[108 chars]" in English)."""
+
+    def shortened_str(self, prefix, num_skipped_chars, suffix):
+        return f"{prefix}[…]{suffix}"
 
 
 class ReadableHistoryHelper(HistoricalRecordContextHelper):
@@ -36,16 +43,3 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
             unescape(f"{change['field']} : {change['old']} → {change['new']}")
             for change in self.context_for_delta_changes(delta)
         ]
-
-
-class ShortenedDiff(ObjDiffDisplay):
-    """Long texts shortened around what changed with "[…]", in any language (simple-history
-    writes "[108 chars]" in English)."""
-
-    def shortened_str(self, prefix, num_skipped_chars, suffix):
-        return f"{prefix}[…]{suffix}"
-
-
-class HistoryAdmin(SimpleHistoryAdmin):
-    def get_historical_record_context_helper(self, request, historical_record):
-        return ReadableHistoryHelper(self.model, historical_record)

@@ -5,12 +5,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dashboard.access import dashboard_view, get_readable_plan
+from access.coalitions import get_readable_plan
+from dashboard.access import dashboard_view
 from dashboard.changes import count_by_kind, group_by_action, plan_changes
+from dashboard.forms import WorkbookForm
 from dashboard.progress import Rollup, outline
 from dashboard.views import chosen_since, partner_links
 from reports import pdf, workbook
-from reports.forms import WorkbookForm
 
 
 @dashboard_view

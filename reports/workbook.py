@@ -25,10 +25,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from actions.models import Action, Target, TargetValue
 from dashboard.changes import plan_changes
 from dashboard.progress import Rollup, outline
+from imports import layout
+from imports.spreadsheets import save_workbook, text_cell
 from partners.models import ActionPartner, Organisation
-from plans import table
 from plans.models import ReviewItem
-from plans.spreadsheets import save_workbook, text_cell
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -303,9 +303,9 @@ class PlanWorkbook:
         data, plan = self.data, self.plan
         periods = data.periods
         headers = [
-            *(label for _key, label in table.LEADING_COLUMNS),
+            *(label for _key, label in layout.LEADING_COLUMNS),
             *(period.label for period in periods),
-            *(label for _key, label in table.TRAILING_COLUMNS),
+            *(label for _key, label in layout.TRAILING_COLUMNS),
         ]
         widths = [9, 42, 50, 40, 30, *[11] * len(periods), 14, 13, 11, 15]
         sheet = Sheet(workbook, _("Plan"), widths, self.styles)
@@ -317,7 +317,7 @@ class PlanWorkbook:
             % {"coalition": plan.coalition.name, "date": formats.date_format(data.today)}
         )
         sheet.append([sheet.cell(self.legend(), border=None, alignment=None)])
-        first_period = len(table.LEADING_COLUMNS)
+        first_period = len(layout.LEADING_COLUMNS)
         current = {
             first_period + index: CURRENT_PERIOD_FILL
             for index, period in enumerate(periods)
@@ -331,7 +331,7 @@ class PlanWorkbook:
             fill, font = OBJECTIVE_FILL, ON_COLOUR
             sheet.append(
                 self.section_row(
-                    sheet, objective.code, table.section_title(objective), section, fill, font
+                    sheet, objective.code, layout.section_title(objective), section, fill, font
                 )
             )
             for sub_section in section.children:
@@ -344,7 +344,7 @@ class PlanWorkbook:
                 for action in sub_section.children:
                     scheduled = data.schedule[action.pk]
                     marks = [
-                        table.SCHEDULED if period.pk in scheduled else "" for period in periods
+                        layout.SCHEDULED if period.pk in scheduled else "" for period in periods
                     ] or blank_periods
                     sheet.append(
                         [
@@ -353,7 +353,7 @@ class PlanWorkbook:
                             sheet.cell(action.means),
                             sheet.cell("\n".join(t.description for t in data.targets[action.pk])),
                             sheet.cell(
-                                table.partners_cell(
+                                layout.partners_cell(
                                     data.links[action.pk],
                                     action.carrier_to_be_found,
                                     action.partners_text,
@@ -400,11 +400,11 @@ class PlanWorkbook:
         for value, label, _colour, colour_name in ActionPartner.legend_entries():
             if value == ActionPartner.Confirmation.NOT_SPECIFIED:
                 continue
-            font = table.partner_font(value, ActionPartner.Role.PARTNER)
+            font = layout.partner_font(value, ActionPartner.Role.PARTNER)
             blocks += [TextBlock(font, f"{label} ({colour_name})"), " · "]
         blocks += [
             TextBlock(
-                table.partner_font(
+                layout.partner_font(
                     ActionPartner.Confirmation.NOT_SPECIFIED, ActionPartner.Role.PARTNER
                 ),
                 _("gris : confirmation non précisée"),

@@ -21,6 +21,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from pypdf import PdfReader
 
+from access.coalitions import COALITION_PATHS, PROVINCE_WIDE, SHARED
 from actions.models import Action, Target
 from partners.models import ActionPartner
 from plans.groups import COORDINATION, MEMBERS
@@ -33,7 +34,6 @@ from plans.models import (
     ReviewMeeting,
     ReviewStaff,
 )
-from plans.scoping import COALITION_PATHS, PROVINCE_WIDE, SHARED
 from tests.conftest import PASSWORD, make_user
 from tests.factories import (
     ActionFactory,

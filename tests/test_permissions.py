@@ -35,15 +35,15 @@ from django.utils.html import escape
 from import_export.admin import ExportMixin
 from openpyxl import Workbook
 
+from access.coalitions import PROVINCE_WIDE
 from actions.models import Action, ProgressNote, Target
 from partners.models import ActionPartner, Organisation
 from plans.groups import PLAN_DATA_APPS
 from plans.models import Coalition, Plan, Review, Theme
-from plans.scoping import PROVINCE_WIDE
 from reports import pdf
 from tests.actions.test_admin import change_form_data, form_data, formset_data
-from tests.actions.test_import_export import HEADER as ACTION_HEADER
 from tests.dashboard.reading import edit_links
+from tests.imports.test_action_resources import HEADER as ACTION_HEADER
 from tests.permissions_world import (
     HOME,
     MARKERS,

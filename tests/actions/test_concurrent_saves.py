@@ -14,8 +14,8 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from actions.models import Action, ProgressNote
-from actions.resources import ActionResource
 from actions.services import change_status
+from imports.action_resources import ActionResource
 from plans.versions import StaleVersion, latest_records, version_of
 from tests.concurrency import (
     NOT_SAVED,

@@ -15,12 +15,7 @@ from django.utils import timezone
 
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import change_status
-from dashboard.changes import (
-    action_timeline,
-    count_by_kind,
-    group_by_action,
-    plan_changes,
-)
+from dashboard.changes import action_timeline, count_by_kind, group_by_action, plan_changes
 from partners.models import ActionPartner
 from plans.models import Assembly, Membership
 from tests.dashboard.reading import element, elements, french_date, html, main_text, words

@@ -16,8 +16,8 @@ from openpyxl.cell.rich_text import CellRichText
 
 from actions.models import Action, ProgressNote, Target
 from actions.services import change_status
+from imports import table_import
 from partners.models import ActionPartner, Organisation
-from plans import table_import
 from plans.models import (
     Coalition,
     Objective,
@@ -31,13 +31,13 @@ from plans.models import (
     SubObjective,
 )
 from reports import workbook
-from tests.plans.sources import ROOT
-from tests.plans.test_table_import import (
+from tests.imports.test_table_import import (
     exported,
     preview_of,
     seeded_plan,  # noqa: F401 - fixture
     snapshot,
 )
+from tests.plans.sources import ROOT
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,262 @@
+"""What every plan-data ModelAdmin and inline shares: coalition scoping, no silent
+overwrite, readable history, and the trash."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, OperationalError, router, transaction
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from backoffice import trash
+from backoffice.history import HistoryAdmin
+from backoffice.scoping import CoalitionScopedAdmin
+from backoffice.versions import (
+    SeenValuesForm,
+    VersionedInlineFormSet,
+    VersionedModelForm,
+    VersionedModelFormSet,
+)
+from plans.versions import VERSION_FIELD, in_transaction, is_conflict, lock, read_version_first
+
+admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
+admin.site.site_title = _("Suivi des plans")
+admin.site.index_title = _("Tableau de bord de la coordination")
+# The breadcrumbs already say where one is; the action list needs the width.
+admin.site.enable_nav_sidebar = False
+
+
+@admin.site.admin_view
+def view_on_site(request, content_type_id, object_id):
+    """The admin's "view on site" link, for objects the person may see in the admin only:
+    Django's own shortcut would redirect anyone to any object's address, a private plan's
+    name included."""
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except ContentType.DoesNotExist:
+        raise Http404 from None
+    model_admin = admin.site._registry.get(model)
+    obj = model_admin.get_object(request, unquote(object_id)) if model_admin else None
+    if obj is None or not model_admin.has_view_permission(request, obj):
+        raise Http404
+    return contenttype_views.shortcut(request, content_type_id, object_id)
+
+
+class VersionedAdminMixin:
+    """Forms, inline rows and list rows that refuse to overwrite a newer save
+    (plans/versions.py)."""
+
+    form = VersionedModelForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        names = flatten_fieldsets(fieldsets)
+        if not self.has_change_permission(request, obj):
+            # Those who only read have no form to protect.
+            return [
+                (
+                    title,
+                    {**options, "fields": [f for f in options["fields"] if f != VERSION_FIELD]},
+                )
+                for title, options in fieldsets
+            ]
+        if VERSION_FIELD in names:
+            return fieldsets
+        (title, options), *rest = fieldsets
+        return [(title, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *rest]
+
+
+def retried_once(save):
+    """`save()` (a page's saving transaction), run again once if it met another save at the
+    same instant: a unique value (a code, a partner of the action) taken that validation could
+    not see yet, or a deadlock PostgreSQL broke. The second time, the validation sees the
+    other save and the page says so, with what was typed."""
+    try:
+        return save()
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not is_conflict(error):
+            raise
+        return save()
+
+
+class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
+    """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
+    silent overwrite, even for two saves at the same instant: every page that saves does so
+    in one transaction that locks what it compares before reading it (plans/versions.py)."""
+
+    def get_object(self, request, object_id, from_field=None):
+        field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
+        try:
+            value = field.to_python(object_id)
+            field.run_validators(value)  # e.g. an id past the column's range
+        except ValidationError:
+            return None
+        if not field.primary_key:
+            if request.method == "POST" and in_transaction():
+                lock(self.model._base_manager.filter(**{field.name: value}))
+            return super().get_object(request, object_id, from_field)
+        if request.method == "POST" and in_transaction():
+            # In one statement, so in primary-key order: two saves locking the same rows
+            # never wait for each other crosswise.
+            lock(self.model._base_manager.filter(pk__in=self.saved_with(request, value)))
+        # Its version read before it, for its form (plans/versions.py).
+        return read_version_first(
+            self.model,
+            value,
+            lambda: super(PlanDataAdmin, self).get_object(request, object_id, from_field),
+        )
+
+    def saved_with(self, request, pk):
+        """The objects of this model that saving object `pk` changes: itself."""
+        return {pk}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return retried_once(
+            lambda: super(PlanDataAdmin, self).changeform_view(
+                request, object_id, form_url, extra_context
+            )
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":
+            return self._changelist_view(request, extra_context)
+
+        def save():
+            # The list's editable rows and the bulk actions save in one transaction, which
+            # locks the rows before comparing what the person saw with them.
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return self._changelist_view(request, extra_context)
+
+        return retried_once(save)
+
+    def nothing_to_save(self, request, form, change):
+        """A page saved for its inline rows only leaves its object, and its version, alone:
+        otherwise a colleague's stale page would be refused for a change that is not there.
+        A revert saves the old version even when its form is posted untouched."""
+        return change and not form.has_changed() and not getattr(request, "reverting", False)
+
+    def save_model(self, request, obj, form, change):
+        if not self.nothing_to_save(request, form, change):
+            super().save_model(request, obj, form, change)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history lets whoever reads the object post its revert form: saving an old
+        # version is a change, for those who may change this object, which still exists (a
+        # deleted one comes back through the trash, with its links).
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            obj = self.get_object(request, unquote(object_id))  # locked: see get_object
+            if obj is None or not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            request.reverting = True
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", SeenValuesForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def get_changelist_formset(self, request, **kwargs):
+        kwargs.setdefault("formset", VersionedModelFormSet)
+        return super().get_changelist_formset(request, **kwargs)
+
+    # --- Deleted objects, restored with what their deletion took (plans/trash.py) -------
+
+    def restorable(self, request):
+        """Restoring adds the object back: those who may add it may restore it."""
+        return self.model._meta.label in trash.RESTORE_ORDER and self.has_add_permission(request)
+
+    def get_urls(self):
+        return [
+            path(
+                "supprimes/",
+                self.admin_site.admin_view(self.recover_list_view),
+                name=admin_urlname(self.opts, "recover_list").removeprefix("admin:"),
+            ),
+            path(
+                "supprimes/<int:history_id>/",
+                self.admin_site.admin_view(self.recover_view),
+                name=admin_urlname(self.opts, "recover").removeprefix("admin:"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _changelist_view(self, request, extra_context):
+        if self.restorable(request):
+            extra_context = {
+                "recover_url": reverse(admin_urlname(self.opts, "recover_list")),
+                **(extra_context or {}),
+            }
+        return super().changelist_view(request, extra_context)
+
+    def recover_list_view(self, request):
+        if not self.restorable(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Corbeille : %(objects)s")
+            % {"objects": self.opts.verbose_name_plural},
+            "records": [
+                (record, trash.describe(record.instance))
+                for record in trash.deleted_objects(self.model, request.user)
+            ],
+            "listed": trash.LISTED,
+        }
+        return TemplateResponse(request, "admin/recover_list.html", context)
+
+    def recover_view(self, request, history_id):
+        if not self.restorable(request):
+            raise PermissionDenied
+        records = trash.deleted_objects(self.model, request.user)
+        record = next((r for r in records if r.history_id == history_id), None)
+        if record is None:
+            messages.warning(
+                request, gettext("Cet élément n'est plus dans les éléments supprimés.")
+            )
+            return redirect(admin_urlname(self.opts, "recover_list"))
+        cascade = trash.cascade(record)
+        if request.method == "POST":
+            try:
+                obj, others = trash.restore(record=record, user=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                self.log_addition(request, obj, [{"added": {}}])
+                messages.success(
+                    request,
+                    ngettext(
+                        "Restauré : « %(object)s », avec %(count)d élément supprimé en même "
+                        "temps.",
+                        "Restauré : « %(object)s », avec %(count)d éléments supprimés en même "
+                        "temps.",
+                        others,
+                    )
+                    % {"object": obj, "count": others},
+                )
+                return redirect(admin_urlname(self.opts, "change"), obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Restaurer « %(object)s »")
+            % {"object": trash.describe(record.instance)},
+            "record": record,
+            "object": trash.describe(record.instance),
+            "cascade": [
+                (r.instance._meta.verbose_name, trash.describe(r.instance))
+                for r in cascade
+                if r is not record
+            ],
+        }
+        return TemplateResponse(request, "admin/recover_confirm.html", context)
+
+
+class PlanDataInline(CoalitionScopedAdmin, VersionedAdminMixin, admin.TabularInline):
+    formset = VersionedInlineFormSet
