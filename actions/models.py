@@ -180,6 +180,7 @@ class Action(models.Model):
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
     # Related actions too, on both ends: restoring a deleted action brings its links back.
+    coalition_path = "plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecordsBothEnds(m2m_fields=[periods, related_actions, themes])
     objects = ActionQuerySet.as_manager()
 
@@ -253,6 +254,7 @@ class Target(models.Model):
     is_done = models.BooleanField(_("livré"), default=False)
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "action__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -289,6 +291,7 @@ class TargetValue(models.Model):
     value = models.DecimalField(_("valeur"), max_digits=12, decimal_places=2)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
+    coalition_path = "target__action__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -342,6 +345,7 @@ class ProgressNote(models.Model):
     )
     created_at = models.DateTimeField(_("écrite le"), auto_now_add=True)
 
+    coalition_path = "action__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:

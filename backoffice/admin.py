@@ -171,7 +171,7 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
 
     def restorable(self, request):
         """Restoring adds the object back: those who may add it may restore it."""
-        return self.model._meta.label in trash.RESTORE_ORDER and self.has_add_permission(request)
+        return self.model in trash.restorable_models() and self.has_add_permission(request)
 
     def get_urls(self):
         return [

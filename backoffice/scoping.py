@@ -1,7 +1,7 @@
 """The admin's side of access: every plan-data ModelAdmin and inline reaches the coalitions
 its user may change, and nothing else (the rule itself: access/coalitions.py)."""
 
-from access.coalitions import PROVINCE_WIDE, in_scope, scoped
+from access.coalitions import in_scope, is_province_wide, scoped
 
 
 class CoalitionScopedAdmin:
@@ -29,7 +29,7 @@ class CoalitionScopedAdmin:
         return super().has_add_permission(request, *args) and self.may_change(request, parent)
 
     def may_change(self, request, obj):
-        if self.model._meta.label in PROVINCE_WIDE:
+        if is_province_wide(self.model):
             return request.user.is_superuser
         return in_scope(request.user, obj)
 

@@ -25,45 +25,37 @@ import datetime
 from collections import defaultdict
 from functools import cache
 
-from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from access.coalitions import COALITION_PATHS, SHARED, coalition_ids, in_scope, scoped
+from access.coalitions import (
+    coalition_ids,
+    coalition_path,
+    deleted_coalitions,
+    in_scope,
+    is_province_wide,
+    is_shared,
+    plan_data_models,
+    scoped,
+    shared_opens,
+)
 from plans.versions import lock
 
-# Parents before children, so that each row's foreign keys exist when it is saved again.
-RESTORE_ORDER = [
-    "plans.Coalition",
-    "plans.Assembly",
-    "partners.Organisation",
-    "plans.Membership",
-    "plans.Plan",
-    "plans.Period",
-    "plans.Objective",
-    "plans.SubObjective",
-    "plans.Review",
-    "plans.ReviewMeeting",
-    "plans.ReviewFunding",
-    "plans.ReviewStaff",
-    "plans.ReviewItem",
-    "actions.Action",
-    "actions.Target",
-    "actions.TargetValue",
-    "actions.ProgressNote",
-    "partners.ActionPartner",
-]
 # A cascade deletes the children just before their parent, within the same transaction.
 CASCADE_WINDOW = datetime.timedelta(minutes=1)
 LISTED = 200
 CHANGE_REASON = "Restauré après suppression"
 
 
+@cache
 def restorable_models():
-    return [apps.get_model(label) for label in RESTORE_ORDER]
+    """The models whose deleted rows come back, parents before children so that each row's
+    foreign keys exist when it is saved again: the coalitions' data (themes are the
+    province's, changed by superusers only)."""
+    return tuple(model for model in plan_data_models() if not is_province_wide(model))
 
 
 def _latest_deletions(model, **filters):
@@ -85,13 +77,12 @@ def deleted_objects(model, user):
     """The deleted objects of `model` that `user` may see, as their deletion records, newest
     first: those whose parent still exists (a child of a deleted parent comes back with it)."""
     records = _latest_deletions(model)
-    label = model._meta.label
     ids = coalition_ids(user)
-    if label in SHARED:
+    if is_shared(model):
         if ids is None:
             return records[:LISTED]
-        return [r for r in records if r.coalition_id is None or r.coalition_id in ids][:LISTED]
-    path = COALITION_PATHS[label]
+        return [r for r in records if shared_opens(ids, deleted_coalitions(r))][:LISTED]
+    path = coalition_path(model)
     if not path:  # a coalition
         return records[:LISTED] if ids is None else []
     parent_field = model._meta.get_field(path.split("__")[0])
@@ -141,7 +132,11 @@ def cascade(record):
                             found[label][child_record.id] = child_record
                             next_level[child].add(child_record.id)
         level = next_level
-    return [found[label][pk] for label in RESTORE_ORDER for pk in sorted(found.get(label, {}))]
+    return [
+        found[model._meta.label][pk]
+        for model in restorable_models()
+        for pk in sorted(found.get(model._meta.label, {}))
+    ]
 
 
 def _keep_automatic_dates(deleted, instance):

@@ -45,6 +45,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import override_settings
 from simple_history.models import HistoricalChanges
 
+from access.coalitions import dependency_order
 from plans.groups import PLAN_DATA_APPS
 
 FORMAT = "casal_tracker-backup"
@@ -77,33 +78,9 @@ def backup_models():
             if model._meta.proxy or not model._meta.managed or model._meta.label in TRANSIENT:
                 continue  # their rows belong to another model, to no table, or to no one
             (history if issubclass(model, HistoricalChanges) else live).append(model)
-    return _dependency_order([Group, get_user_model(), *live, *history, LogEntry])
-
-
-def _dependency_order(models):
-    """Referenced models first; among models ready at the same time, the given order."""
-    position = {model: index for index, model in enumerate(models)}
-    needs = {
-        model: {
-            field.related_model
-            for field in model._meta.get_fields()
-            if field.is_relation
-            and not field.auto_created
-            and field.related_model in position
-            and field.related_model is not model
-        }
-        for model in models
-    }
-    ordered = []
-    while needs:
-        # A cycle would leave nothing ready: restore checks references only at the end anyway.
-        ready = [model for model, missing in needs.items() if not missing] or list(needs)
-        model = min(ready, key=position.__getitem__)
-        ordered.append(model)
-        del needs[model]
-        for missing in needs.values():
-            missing.discard(model)
-    return ordered
+    # Among models ready at the same time, this order, so that the file's never changes (a
+    # cycle would do no harm: restoring checks references only once everything is in).
+    return dependency_order([Group, get_user_model(), *live, *history, LogEntry])
 
 
 def applied_migrations(using=DEFAULT_DB_ALIAS):

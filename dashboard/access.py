@@ -1,9 +1,7 @@
-"""Who reads which coalition's dashboard, and who may change what it shows.
+"""The door of every member-facing page: who gets past it without logging in.
 
-Every member-facing view asks here, so the rule lives in one place: members read their own
-coalitions, superusers read all of them, and when the site is public (PUBLIC_DASHBOARD) anyone
-reads the coalitions that publish their progress. Changing stays in the admin; the dashboard
-only shows an "edit" link to those the admin would let in.
+Which coalitions each person then reads, and whether she may change what a page shows, is
+access/coalitions.py's to say (`reader`, `get_readable`), for the pages and the admin alike.
 """
 
 from functools import wraps

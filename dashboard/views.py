@@ -107,7 +107,6 @@ def action_detail(request, slug, code):
         Action.objects.with_progress()
         .with_late()
         .select_related("plan__coalition", "sub_objective__objective"),
-        coalition_field="plan__coalition",
         plan__slug=slug,
         code=code,
     )
@@ -144,9 +143,6 @@ def organisation_detail(request, pk):
     organisation, can_change = get_readable(
         request,
         Organisation.objects.all(),
-        # Through its actions, or as someone's organisation at a coalition she reads.
-        coalition_field=("action_links__action__plan__coalition", "memberships__coalition"),
-        shared=True,
         pk=pk,
     )
     visible = reader(request).coalition_ids

@@ -44,6 +44,10 @@ class Organisation(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
 
+    # Shared: the coalitions it works with read it, all of them when it works with none
+    # (access/coalitions.py).
+    coalition_path = None
+    access = "shared"
     history = HistoricalRecords()
 
     class Meta:
@@ -112,6 +116,7 @@ class ActionPartner(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "action__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:

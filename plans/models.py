@@ -32,6 +32,7 @@ class Coalition(models.Model):
         ),
     )
 
+    coalition_path = ""  # whose rows: its own (access/coalitions.py)
     history = HistoricalRecords()
 
     class Meta:
@@ -65,6 +66,7 @@ class Membership(models.Model):
         help_text=_("Le tableau de bord lui propose ce que son organisme porte."),
     )
 
+    coalition_path = "coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -116,6 +118,7 @@ class Plan(models.Model):
     desired_change = models.TextField(_("résultat de changement souhaité"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
+    coalition_path = "coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -151,6 +154,7 @@ class Period(models.Model):
         help_text=_("À remplir quand le document ne donne que le libellé de la colonne."),
     )
 
+    coalition_path = "plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -189,6 +193,9 @@ class Theme(models.Model):
     description = models.TextField(_("description"), blank=True)
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    # The province's vocabulary: everyone reads it, superusers change it (access/coalitions.py).
+    coalition_path = None
+    access = "province"
     history = HistoricalRecords()
 
     class Meta:
@@ -217,6 +224,7 @@ class Objective(models.Model):
     target_populations = models.TextField(_("populations cibles"), blank=True)
     description = models.TextField(_("description"), blank=True)
 
+    coalition_path = "plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -252,6 +260,7 @@ class SubObjective(models.Model):
     number = models.PositiveSmallIntegerField(_("numéro"))
     title = models.CharField(_("titre"), max_length=500)
 
+    coalition_path = "objective__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -294,6 +303,7 @@ class Assembly(models.Model):
     title = models.CharField(_("titre"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
+    coalition_path = "coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -330,6 +340,7 @@ class Review(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
 
+    coalition_path = "plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -356,6 +367,7 @@ class ReviewMeeting(models.Model):
     count = models.PositiveSmallIntegerField(_("nombre de rencontres"))
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "review__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -376,6 +388,7 @@ class ReviewFunding(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "review__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -405,6 +418,7 @@ class ReviewStaff(models.Model):
     duration = models.CharField(_("durée"), max_length=100, blank=True)
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "review__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:
@@ -435,6 +449,7 @@ class ReviewItem(models.Model):
     text = models.TextField(_("texte"))
     order = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
+    coalition_path = "review__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
 
     class Meta:

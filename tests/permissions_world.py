@@ -21,7 +21,6 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from pypdf import PdfReader
 
-from access.coalitions import COALITION_PATHS, PROVINCE_WIDE, SHARED
 from actions.models import Action, Target
 from partners.models import ActionPartner
 from plans.groups import COORDINATION, MEMBERS
@@ -55,6 +54,33 @@ USERS = ["anon", "member_a", "coord_a", "coord_b", "superuser"]
 # The coalition each named user is a member of; the superuser reads all, anon none.
 HOME = {"member_a": "A", "coord_a": "A", "coord_b": "B"}
 
+# Whose rows each plan-data model holds, written out here rather than read from the code this
+# matrix checks (access/coalitions.py reads the models' declarations; tests/access compares).
+# Model label → its lookup to the coalition ("" for the coalition itself).
+COALITION_PATHS = {
+    "plans.Coalition": "",
+    "plans.Membership": "coalition",
+    "plans.Plan": "coalition",
+    "plans.Period": "plan__coalition",
+    "plans.Objective": "plan__coalition",
+    "plans.SubObjective": "objective__plan__coalition",
+    "plans.Assembly": "coalition",
+    "plans.Review": "plan__coalition",
+    "plans.ReviewMeeting": "review__plan__coalition",
+    "plans.ReviewFunding": "review__plan__coalition",
+    "plans.ReviewStaff": "review__plan__coalition",
+    "plans.ReviewItem": "review__plan__coalition",
+    "actions.Action": "plan__coalition",
+    "actions.Target": "action__plan__coalition",
+    "actions.TargetValue": "target__action__plan__coalition",
+    "actions.ProgressNote": "action__plan__coalition",
+    "partners.ActionPartner": "action__plan__coalition",
+}
+# An organisation works with several coalitions; themes are the province's vocabulary.
+SHARED = {"partners.Organisation"}
+PROVINCE_WIDE = {"plans.Theme"}
+# The apps that hold them, whose permissions the two groups get.
+PLAN_DATA_APPS = ("plans", "actions", "partners")
 # Models whose rows belong to coalitions, to all of them (shared), or to the province.
 PLAN_DATA = set(COALITION_PATHS) | SHARED | PROVINCE_WIDE
 # The world's object of each plan-data model, as an attribute of its coalition's side.

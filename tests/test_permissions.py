@@ -35,10 +35,8 @@ from django.utils.html import escape
 from import_export.admin import ExportMixin
 from openpyxl import Workbook
 
-from access.coalitions import PROVINCE_WIDE
 from actions.models import Action, ProgressNote, Target
 from partners.models import ActionPartner, Organisation
-from plans.groups import PLAN_DATA_APPS
 from plans.models import Coalition, Plan, Review, Theme
 from reports import pdf
 from tests.actions.test_admin import change_form_data, form_data, formset_data
@@ -48,6 +46,8 @@ from tests.permissions_world import (
     HOME,
     MARKERS,
     PLAN_DATA,
+    PLAN_DATA_APPS,
+    PROVINCE_WIDE,
     USERS,
     action_state,
     build_world,
