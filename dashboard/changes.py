@@ -453,11 +453,15 @@ class ChangeCollector:
             # "(porteur, membre confirmé)", leaving out what the source did not say.
             said = [
                 label
-                for value, label in [
-                    (record.role, record.get_role_display()),
-                    (record.confirmation, record.get_confirmation_display()),
+                for value, unsaid, label in [
+                    (record.role, ActionPartner.Role.NOT_SPECIFIED, record.get_role_display()),
+                    (
+                        record.confirmation,
+                        ActionPartner.Confirmation.NOT_SPECIFIED,
+                        record.get_confirmation_display(),
+                    ),
                 ]
-                if value != "not_specified"
+                if value != unsaid
             ]
             name += f" ({', '.join(said)})" if said else ""
         headline %= {"organisation": name}

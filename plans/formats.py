@@ -70,6 +70,11 @@ def short_day(value):
     return formats.date_format(value, "SHORT_DATE_FORMAT")
 
 
+def iso_day(value):
+    """A date for machines and file names, the same in every language: 2018-04-05."""
+    return f"{value:%Y-%m-%d}"
+
+
 def days(start, end):
     """A period between two dates: du 1 avril 2024 au 31 mars 2025."""
     return _("du %(start)s au %(end)s") % {"start": day(start), "end": day(end)}

@@ -632,7 +632,7 @@ def total_row(sheet, total):
 
 def filename(plan, today=None):
     today = today or timezone.localdate()
-    return f"{plan.slug}-{today:%Y-%m-%d}.xlsx"
+    return f"{plan.slug}-{formats.iso_day(today)}.xlsx"
 
 
 def export(plan, stream, *, since, language="fr", today=None):
