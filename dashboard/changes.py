@@ -10,15 +10,47 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Max, Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 
 from actions.models import Action, ProgressNote, Target, TargetValue, code_sort_key
-from dashboard.templatetags.dashboard import number
 from partners.models import ActionPartner, Organisation
+from plans import formats
 from plans.models import Period, SubObjective, Theme
+
+
+class ChangeKind(models.TextChoices):
+    """What a change is about; its value is also the change's CSS class."""
+
+    STATUS = "status", gettext_lazy("Statut")
+    NOTE = "note", gettext_lazy("Note de suivi")
+    TARGET = "target", gettext_lazy("Cible ou valeur")
+    PARTNER = "partner", gettext_lazy("Porteur ou partenaire")
+    ACTION = "action", pgettext_lazy("change kind", "Action")
+
+    def counted(self, count):
+        """'3 notes de suivi': how many changes of this kind, in words."""
+        return COUNTED[self] % {"count": count}
+
+
+COUNTED = {
+    ChangeKind.STATUS: ngettext_lazy(
+        "%(count)s changement de statut", "%(count)s changements de statut", "count"
+    ),
+    ChangeKind.NOTE: ngettext_lazy("%(count)s note de suivi", "%(count)s notes de suivi", "count"),
+    ChangeKind.TARGET: ngettext_lazy(
+        "%(count)s cible ou valeur", "%(count)s cibles ou valeurs", "count"
+    ),
+    ChangeKind.PARTNER: ngettext_lazy(
+        "%(count)s porteur ou partenaire", "%(count)s porteurs ou partenaires", "count"
+    ),
+    ChangeKind.ACTION: ngettext_lazy(
+        "%(count)s action ajoutée ou modifiée", "%(count)s actions ajoutées ou modifiées", "count"
+    ),
+}
 
 
 @dataclass
@@ -30,7 +62,7 @@ class FieldChange:
 
 @dataclass
 class Change:
-    kind: str  # one of KINDS, also the CSS class
+    kind: ChangeKind
     when: datetime.datetime
     date: datetime.date  # the date to show: a note's own date, else the day of the change
     author: str
@@ -42,20 +74,6 @@ class Change:
     fields: list = field(default_factory=list)
     linked: bool = True  # False once the action is deleted: nothing to link to
 
-
-KINDS = {
-    "status": ngettext_lazy(
-        "%(count)s changement de statut", "%(count)s changements de statut", "count"
-    ),
-    "note": ngettext_lazy("%(count)s note de suivi", "%(count)s notes de suivi", "count"),
-    "target": ngettext_lazy("%(count)s cible ou valeur", "%(count)s cibles ou valeurs", "count"),
-    "partner": ngettext_lazy(
-        "%(count)s porteur ou partenaire", "%(count)s porteurs ou partenaires", "count"
-    ),
-    "action": ngettext_lazy(
-        "%(count)s action ajoutée ou modifiée", "%(count)s actions ajoutées ou modifiées", "count"
-    ),
-}
 
 # Fields a reader cares about; bookkeeping (sort key, timestamps) and the status, which the
 # trail already tells with its reason, are left out.
@@ -93,17 +111,17 @@ def author_name(user):
 def readable(model_field, value, labels=None):
     """A stored value as the coordinator would write it."""
     if value in (None, ""):
-        return "—"
+        return formats.MISSING
     if labels is not None:
         return str(labels.get(value, value))
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, bool):
-        return _("oui") if value else _("non")
+        return formats.yes_no(value)
     if isinstance(value, Decimal):
-        return number(value)
+        return formats.number(value)
     if isinstance(value, datetime.date):
-        return formats.date_format(value)
+        return formats.day(value)
     return str(value)
 
 
@@ -127,6 +145,28 @@ def diff(record, previous, names, labels=None):
                 )
             )
     return changes
+
+
+# A history record's type: simple_history's "+", "-" and "~".
+ADDED, REMOVED, MODIFIED = "+", "-", "~"
+
+
+def read_record(record, previous, headlines, names, labels=None, *, more=None):
+    """(headline, [FieldChange]) that one history record tells, shared by every source.
+
+    `headlines` gives the headline of an addition, a removal and a modification (ADDED,
+    REMOVED, MODIFIED); an addition or a removal lists no fields. A modification lists the
+    fields among `names` that changed, with `more(record, previous)` for what diff() cannot
+    see; it is None when none did, as a save that changed nothing a reader cares about.
+    """
+    if record.history_type != MODIFIED:
+        return headlines[record.history_type], []
+    fields = diff(record, previous, names, labels)
+    if more is not None and previous is not None:
+        fields += more(record, previous)
+    if not fields:
+        return None
+    return headlines[MODIFIED], fields
 
 
 def with_previous(history, since):
@@ -227,15 +267,16 @@ class ChangeCollector:
             notes = notes.filter(Q(date__gte=self.since.date()) | Q(created_at__gte=self.since))
         for note in notes:
             if note.kind == ProgressNote.Kind.STATUS_CHANGE:
+                kind = ChangeKind.STATUS
                 headline = _("Statut : %(old)s → %(new)s") % {
-                    "old": note.get_status_from_display() or "—",
+                    "old": note.get_status_from_display() or formats.MISSING,
                     "new": note.get_status_to_display(),
                 }
                 text = "\n\n".join(part for part in (note.reason, note.text) if part)
             else:
-                headline, text = _("Note de suivi"), note.text
+                kind, headline, text = ChangeKind.NOTE, _("Note de suivi"), note.text
             yield Change(
-                kind="status" if note.kind == ProgressNote.Kind.STATUS_CHANGE else "note",
+                kind=kind,
                 when=note.created_at,
                 date=note.date,
                 author=author_name(note.author),
@@ -260,36 +301,47 @@ class ChangeCollector:
                 ).select_related("objective")
             }
         }
-        periods = Period.objects.filter(plan_id=self.plan.pk)
-        period_labels = dict(periods.values_list("pk", "label"))
+        period_labels = dict(
+            Period.objects.filter(plan_id=self.plan.pk).values_list("pk", "label")
+        )
         theme_labels = dict(Theme.objects.values_list("pk", "name"))
+
+        def sets(record, previous):
+            """What diff() cannot see: the periods and themes, many-to-many fields."""
+            return [
+                *self._set_change(
+                    _("Périodes prévues"), schedule, record, previous, period_labels
+                ),
+                *self._set_change(_("Thèmes"), themes, record, previous, theme_labels),
+            ]
+
+        headlines = {
+            ADDED: _("Action ajoutée au plan"),
+            REMOVED: _("Action retirée du plan"),
+            MODIFIED: _("Action modifiée"),
+        }
         for record, previous in pairs:
-            code, title = record.code, record.title
-            if record.history_type in "+-":
-                headline = (
-                    _("Action ajoutée au plan")
-                    if record.history_type == "+"
-                    else _("Action retirée du plan")
-                )
-                yield self._change("action", record, record.id, headline, code=code, title=title)
-            else:
-                fields = diff(record, previous, ACTION_FIELDS, labels)
-                if previous is not None:
-                    fields += self._set_change(
-                        _("Périodes prévues"), schedule, record, previous, period_labels
-                    )
-                    fields += self._set_change(_("Thèmes"), themes, record, previous, theme_labels)
-                if fields:
-                    yield self._change(
-                        "action",
-                        record,
-                        record.id,
-                        _("Action modifiée"),
-                        code=code,
-                        title=title,
-                        fields=fields,
-                        text=record.history_change_reason or "",
-                    )
+            change = self._action_change(record, previous, headlines, labels, sets)
+            if change is not None:
+                yield change
+
+    def _action_change(self, record, previous, headlines, labels, sets):
+        read = read_record(record, previous, headlines, ACTION_FIELDS, labels, more=sets)
+        if read is None:
+            return None
+        headline, fields = read
+        # Only a modification tells its reason: an addition or a removal says it all.
+        text = (record.history_change_reason or "") if record.history_type == MODIFIED else ""
+        return self._change(
+            ChangeKind.ACTION,
+            record,
+            record.id,
+            headline,
+            code=record.code,
+            title=record.title,
+            fields=fields,
+            text=text,
+        )
 
     @staticmethod
     def _m2m_sets(m2m_field, column, history_ids):
@@ -310,24 +362,29 @@ class ChangeCollector:
             return []
 
         def words(ids):
-            return ", ".join(sorted(str(names.get(i, i)) for i in ids)) or "—"
+            return ", ".join(sorted(str(names.get(i, i)) for i in ids)) or formats.MISSING
 
         return [FieldChange(label=label, before=words(before), after=words(after))]
 
     def target_changes(self):
         history = Target.history.filter(self.actions_filter).select_related("history_user")
+        headlines = {
+            ADDED: _("Cible ajoutée : %(target)s"),
+            REMOVED: _("Cible retirée : %(target)s"),
+            MODIFIED: _("Cible modifiée : %(target)s"),
+        }
         for record, previous in with_previous(history, self.since):
-            name = record.description
-            if record.history_type == "+":
-                headline, fields = _("Cible ajoutée : %(target)s") % {"target": name}, []
-            elif record.history_type == "-":
-                headline, fields = _("Cible retirée : %(target)s") % {"target": name}, []
-            else:
-                fields = diff(record, previous, TARGET_FIELDS)
-                if not fields:
-                    continue
-                headline = _("Cible modifiée : %(target)s") % {"target": name}
-            yield self._change("target", record, record.action_id, headline, fields=fields)
+            change = self._target_change(record, previous, headlines)
+            if change is not None:
+                yield change
+
+    def _target_change(self, record, previous, headlines):
+        read = read_record(record, previous, headlines, TARGET_FIELDS)
+        if read is None:
+            return None
+        headline, fields = read
+        headline %= {"target": record.description}
+        return self._change(ChangeKind.TARGET, record, record.action_id, headline, fields=fields)
 
     def value_changes(self):
         history = TargetValue.history.filter(
@@ -335,34 +392,33 @@ class ChangeCollector:
             if self.action
             else Q(target__action__plan_id=self.plan.pk)
         ).select_related("history_user", "target")
+        headlines = {
+            ADDED: _(
+                "Nouvelle valeur pour « %(target)s » : %(value)s %(unit)s (cible : %(goal)s)"
+            ),
+            REMOVED: _("Valeur retirée pour « %(target)s » : %(value)s"),
+            MODIFIED: _("Valeur corrigée pour « %(target)s »"),
+        }
         for record, previous in with_previous(history, self.since):
-            target = record.target
-            values = {
-                "target": target.description,
-                "value": readable(TargetValue._meta.get_field("value"), record.value),
-                "unit": target.unit,
-                "goal": readable(Target._meta.get_field("target_value"), target.target_value),
-            }
-            if record.history_type == "+":
-                headline = (
-                    _(
-                        "Nouvelle valeur pour « %(target)s » : %(value)s %(unit)s "
-                        "(cible : %(goal)s)"
-                    )
-                    % values
-                )
-                fields = []
-            elif record.history_type == "-":
-                headline = _("Valeur retirée pour « %(target)s » : %(value)s") % values
-                fields = []
-            else:
-                fields = diff(record, previous, VALUE_FIELDS)
-                if not fields:
-                    continue
-                headline = _("Valeur corrigée pour « %(target)s »") % values
-            yield self._change(
-                "target", record, target.action_id, headline, fields=fields, text=record.note
-            )
+            change = self._value_change(record, previous, headlines)
+            if change is not None:
+                yield change
+
+    def _value_change(self, record, previous, headlines):
+        read = read_record(record, previous, headlines, VALUE_FIELDS)
+        if read is None:
+            return None
+        headline, fields = read
+        target = record.target
+        headline %= {
+            "target": target.description,
+            "value": readable(TargetValue._meta.get_field("value"), record.value),
+            "unit": target.unit,
+            "goal": readable(Target._meta.get_field("target_value"), target.target_value),
+        }
+        return self._change(
+            ChangeKind.TARGET, record, target.action_id, headline, fields=fields, text=record.note
+        )
 
     def partner_changes(self):
         history = ActionPartner.history.filter(self.actions_filter).select_related(
@@ -377,35 +433,39 @@ class ChangeCollector:
                 Organisation.objects.filter(pk__in=organisation_ids).values_list("pk", "name")
             )
         }
+        headlines = {
+            ADDED: _("Porteur ou partenaire ajouté : %(organisation)s"),
+            REMOVED: _("Porteur ou partenaire retiré : %(organisation)s"),
+            MODIFIED: _("Porteur ou partenaire modifié : %(organisation)s"),
+        }
         for record, previous in pairs:
+            change = self._partner_change(record, previous, headlines, labels)
+            if change is not None:
+                yield change
+
+    def _partner_change(self, record, previous, headlines, labels):
+        read = read_record(record, previous, headlines, PARTNER_FIELDS, labels)
+        if read is None:
+            return None
+        headline, fields = read
+        name = record.organisation.name
+        if record.history_type == ADDED:
             # "(porteur, membre confirmé)", leaving out what the source did not say.
             said = [
                 label
-                for value, label in [
-                    (record.role, record.get_role_display()),
-                    (record.confirmation, record.get_confirmation_display()),
+                for value, unsaid, label in [
+                    (record.role, ActionPartner.Role.NOT_SPECIFIED, record.get_role_display()),
+                    (
+                        record.confirmation,
+                        ActionPartner.Confirmation.NOT_SPECIFIED,
+                        record.get_confirmation_display(),
+                    ),
                 ]
-                if value != "not_specified"
+                if value != unsaid
             ]
-            name = record.organisation.name + (f" ({', '.join(said)})" if said else "")
-            if record.history_type == "+":
-                headline = _("Porteur ou partenaire ajouté : %(organisation)s") % {
-                    "organisation": name
-                }
-                fields = []
-            elif record.history_type == "-":
-                headline = _("Porteur ou partenaire retiré : %(organisation)s") % {
-                    "organisation": record.organisation.name
-                }
-                fields = []
-            else:
-                fields = diff(record, previous, PARTNER_FIELDS, labels)
-                if not fields:
-                    continue
-                headline = _("Porteur ou partenaire modifié : %(organisation)s") % {
-                    "organisation": record.organisation.name
-                }
-            yield self._change("partner", record, record.action_id, headline, fields=fields)
+            name += f" ({', '.join(said)})" if said else ""
+        headline %= {"organisation": name}
+        return self._change(ChangeKind.PARTNER, record, record.action_id, headline, fields=fields)
 
 
 # Without an assembly on record, "what changed" looks this far back.
@@ -442,7 +502,8 @@ def group_by_action(changes):
 
 
 def count_by_kind(changes):
-    counts = dict.fromkeys(KINDS, 0)
+    """[(kind, 'n changes of this kind' in words, n)] for every kind, in ChangeKind's order."""
+    counts = dict.fromkeys(ChangeKind, 0)
     for change in changes:
         counts[change.kind] += 1
-    return [(kind, KINDS[kind] % {"count": count}, count) for kind, count in counts.items()]
+    return [(kind, kind.counted(count), count) for kind, count in counts.items()]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
+from partners import legend
 from partners.models import ActionPartner
 
 # (key, header). The period columns come between the partners and the status.
@@ -70,14 +71,9 @@ def partner_label(link):
 
 @functools.cache
 def partner_font(confirmation, role):
-    colour = ActionPartner.LEGEND[confirmation][0].lstrip("#").upper()
-    return InlineFont(
-        rFont="Calibri",
-        sz=11,
-        color="FF" + colour,
-        b=role == ActionPartner.Role.CARRIER,
-        strike=confirmation == ActionPartner.Confirmation.DECLINED,
-    )
+    """A rich-text run in the legend's look (partners.legend)."""
+    drawn = legend.look(confirmation, role)
+    return InlineFont(rFont="Calibri", sz=11, color=drawn.argb, b=drawn.bold, strike=drawn.strike)
 
 
 def partners_cell(links, carrier_to_be_found, fallback_text=""):
@@ -106,8 +102,8 @@ def partners_cell(links, carrier_to_be_found, fallback_text=""):
 # purpose: default text is black, and saying "confirmed member" of it would invent a status.
 COLOUR_CONFIRMATIONS = {
     **{
-        colour.lstrip("#").upper(): confirmation
-        for confirmation, (colour, _name) in ActionPartner.LEGEND.items()
+        legend.spreadsheet_colour(confirmation): confirmation
+        for confirmation in ActionPartner.LEGEND
         if confirmation
         not in (ActionPartner.Confirmation.DECLINED, ActionPartner.Confirmation.NOT_SPECIFIED)
     },

@@ -11,6 +11,7 @@ from dashboard.changes import count_by_kind, group_by_action, plan_changes
 from dashboard.forms import WorkbookForm
 from dashboard.progress import Rollup, outline
 from dashboard.views import chosen_since, partner_links
+from plans import formats
 from reports import pdf, workbook
 
 
@@ -79,6 +80,6 @@ def assembly_report_pdf(request, slug):
             content_type="text/plain; charset=utf-8",
         )
     response = HttpResponse(document, content_type="application/pdf")
-    name = f"{plan.slug}-rapport-{context['today']:%Y-%m-%d}.pdf"
+    name = f"{plan.slug}-rapport-{formats.iso_day(context['today'])}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

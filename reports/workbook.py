@@ -11,10 +11,9 @@ from collections import defaultdict
 from copy import copy
 from decimal import Decimal
 
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -23,11 +22,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from actions.models import Action, Target, TargetValue
-from dashboard.changes import plan_changes
+from dashboard.changes import ChangeKind, plan_changes
 from dashboard.progress import Rollup, outline
 from imports import layout
 from imports.spreadsheets import save_workbook, text_cell
+from partners import legend
 from partners.models import ActionPartner, Organisation
+from plans import formats
 from plans.models import ReviewItem
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,18 +46,6 @@ BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=16)
 LATE_FONT = Font(bold=True, color="FF8B1A1A")
 ON_COLOUR = Font(bold=True, color="FF" + WHITE)  # words on a status or objective fill
-MONEY = '#,##0 "$"'
-MONEY_CENTS = '#,##0.00 "$"'
-DATE = "yyyy-mm-dd"
-
-# A change's kind, one per row of the changes sheet.
-KIND_LABELS = {
-    "status": gettext_lazy("Statut"),
-    "note": gettext_lazy("Note de suivi"),
-    "target": gettext_lazy("Cible ou valeur"),
-    "partner": gettext_lazy("Porteur ou partenaire"),
-    "action": pgettext_lazy("change kind", "Action"),
-}
 
 
 @functools.cache
@@ -66,21 +55,14 @@ def status_fill(status):
 
 @functools.cache
 def organisation_font(confirmation, role):
-    """An organisation's name as the plan's legend colours it: carriers bold, declined struck."""
-    return Font(
-        color="FF" + ActionPartner.LEGEND[confirmation][0].lstrip("#").upper(),
-        bold=role == ActionPartner.Role.CARRIER,
-        strike=confirmation == ActionPartner.Confirmation.DECLINED,
-    )
+    """An organisation's name in the legend's look (partners.legend), as the plan sheet's."""
+    drawn = legend.look(confirmation, role)
+    return Font(color=drawn.argb, bold=drawn.bold, strike=drawn.strike)
 
 
 def labels(choices):
     """{value: label} in the current language, translated once rather than once per cell."""
     return {member.value: str(member.label) for member in choices}
-
-
-def money_format(amount):
-    return MONEY if amount == amount.to_integral_value() else MONEY_CENTS
 
 
 class Sheet:
@@ -228,7 +210,8 @@ class PlanWorkbook:
         self.kinds = labels(Organisation.Kind)
         self.roles = labels(ActionPartner.Role)
         self.confirmations = labels(ActionPartner.Confirmation)
-        self.yes, self.no = _("Oui"), _("Non")
+        self.change_kinds = labels(ChangeKind)
+        self.yes, self.no = formats.yes_no(True, capital=True), formats.yes_no(False, capital=True)
         workbook = Workbook(write_only=True)
         workbook.properties.title = self.plan.title
         workbook.properties.creator = "casal_tracker"
@@ -252,16 +235,14 @@ class PlanWorkbook:
             (_("Plan"), plan.title),
             (_("Coalition"), plan.coalition.name),
             (_("Type"), plan.get_kind_display()),
-            (
-                _("Période couverte"),
-                _("du %(start)s au %(end)s")
-                % {"start": formats.date_format(plan.start), "end": formats.date_format(plan.end)},
-            ),
-            (_("Adopté le"), formats.date_format(plan.adopted_on) if plan.adopted_on else "—"),
-            (_("Produit le"), formats.date_format(data.today)),
+            (_("Période couverte"), formats.days(plan.start, plan.end)),
+            (_("Adopté le"), formats.day(plan.adopted_on) if plan.adopted_on else formats.MISSING),
+            (_("Produit le"), formats.day(data.today)),
             (
                 _("Avancement global"),
-                "—" if data.rollup.progress is None else f"{data.rollup.progress}\xa0%",
+                formats.MISSING
+                if data.rollup.progress is None
+                else f"{data.rollup.progress}\xa0%",
             ),
             (_("Actions"), data.rollup.total),
             (_("Actions en retard"), data.rollup.late),
@@ -314,7 +295,7 @@ class PlanWorkbook:
         sheet.title(plan.title)
         sheet.line(
             _("%(coalition)s · état au %(date)s")
-            % {"coalition": plan.coalition.name, "date": formats.date_format(data.today)}
+            % {"coalition": plan.coalition.name, "date": formats.day(data.today)}
         )
         sheet.append([sheet.cell(self.legend(), border=None, alignment=None)])
         first_period = len(layout.LEADING_COLUMNS)
@@ -373,7 +354,7 @@ class PlanWorkbook:
                             ),
                             sheet.cell(
                                 timezone.localdate(action.updated_at),
-                                fmt=DATE,
+                                fmt=formats.SPREADSHEET_DATE,
                                 alignment=CENTRE,
                             ),
                         ]
@@ -445,7 +426,7 @@ class PlanWorkbook:
                     reached = round(100 * latest.value / target.target_value)
                 is_count = target.kind == Target.Kind.COUNT
                 earlier = "\n".join(
-                    f"{formats.date_format(v.date, 'SHORT_DATE_FORMAT')} : {plain(v.value)}"
+                    f"{formats.short_day(v.date)} : {formats.spreadsheet_number(v.value)}"
                     for v in values[1:]
                 )
                 sheet.append(
@@ -455,9 +436,9 @@ class PlanWorkbook:
                         sheet.cell(target.description),
                         sheet.cell(self.target_kinds[target.kind]),
                         sheet.cell(target.unit),
-                        sheet.cell(plain(target.target_value)),
-                        sheet.cell(plain(latest.value) if latest else None),
-                        sheet.cell(latest.date if latest else None, fmt=DATE),
+                        sheet.cell(formats.spreadsheet_number(target.target_value)),
+                        sheet.cell(formats.spreadsheet_number(latest.value) if latest else None),
+                        sheet.cell(latest.date if latest else None, fmt=formats.SPREADSHEET_DATE),
                         sheet.cell(reached),
                         sheet.cell("" if is_count else (self.yes if target.is_done else self.no)),
                         sheet.cell(earlier),
@@ -517,100 +498,93 @@ class PlanWorkbook:
         if not self.data.reviews:
             sheet.line(_("Aucun bilan n'est enregistré pour ce plan."))
             return
-        totals = defaultdict(Decimal)
+        totals = defaultdict(Decimal)  # funder -> amount, over every review
         for review in self.data.reviews:
             sheet.blank()
-            period = review.period_label or _("du %(start)s au %(end)s") % {
-                "start": formats.date_format(review.start),
-                "end": formats.date_format(review.end),
-            }
-            sheet.append(
-                [
-                    sheet.cell(review.title, font=ON_COLOUR, fill=OBJECTIVE_FILL),
-                    sheet.cell(period, font=ON_COLOUR, fill=OBJECTIVE_FILL),
-                    sheet.cell(
-                        _("Présenté à l'assemblée du %(date)s")
-                        % {"date": formats.date_format(review.presented_at.date)}
-                        if review.presented_at
-                        else "",
-                        font=ON_COLOUR,
-                        fill=OBJECTIVE_FILL,
-                    ),
-                ]
-            )
-            meetings = list(review.meetings.all())
-            if meetings:
-                sheet.header([_("Comité ou instance"), _("Rencontres"), ""])
-                for meeting in meetings:
-                    sheet.append(
-                        [sheet.cell(meeting.body), sheet.cell(meeting.count), sheet.cell("")]
-                    )
-            funding = list(review.funding.all())
-            if funding:
-                sheet.header([_("Source de financement"), _("Montant"), _("Note")])
-                for line in funding:
-                    totals[line.funder] += line.amount
-                    sheet.append(
-                        [
-                            sheet.cell(line.funder),
-                            sheet.cell(line.amount, fmt=money_format(line.amount)),
-                            sheet.cell(line.note),
-                        ]
-                    )
-                total = sum((line.amount for line in funding), Decimal(0))
-                sheet.append(
-                    [
-                        sheet.cell(_("Total"), font=BOLD),
-                        sheet.cell(total, font=BOLD, fmt=money_format(total)),
-                        sheet.cell(""),
-                    ]
-                )
-            staff = list(review.staff.all())
-            if staff:
-                sheet.header([_("Ressource humaine"), _("Nombre"), _("Durée")])
-                for person in staff:
-                    sheet.append(
-                        [
-                            sheet.cell(person.role),
-                            sheet.cell(person.count),
-                            sheet.cell(person.duration),
-                        ]
-                    )
-            items = list(review.items.all())
-            if items:
-                sheet.header([_("Élément"), _("Rubrique"), _("Texte")])
-                for item in items:
-                    sheet.append(
-                        [
-                            sheet.cell(str(ReviewItem.Kind(item.kind).label)),
-                            sheet.cell(item.heading),
-                            sheet.cell(item.text),
-                        ]
-                    )
+            self.review_heading(sheet, review)
+            self.review_meetings(sheet, list(review.meetings.all()))
+            self.review_funding(sheet, list(review.funding.all()), totals)
+            self.review_staff(sheet, list(review.staff.all()))
+            self.review_items(sheet, list(review.items.all()))
             if review.notes:
                 sheet.append(
                     [sheet.cell(_("Notes"), font=BOLD), sheet.cell(""), sheet.cell(review.notes)]
                 )
         if totals:
-            sheet.blank()
-            sheet.line(_("Financement par source, tous bilans confondus"), font=BOLD)
-            sheet.header([_("Source de financement"), _("Montant"), ""])
-            for funder, amount in totals.items():
-                sheet.append(
-                    [
-                        sheet.cell(funder),
-                        sheet.cell(amount, fmt=money_format(amount)),
-                        sheet.cell(""),
-                    ]
-                )
-            grand_total = sum(totals.values(), Decimal(0))
+            self.funding_by_source(sheet, totals)
+
+    @staticmethod
+    def review_heading(sheet, review):
+        """The review's title, its period and the assembly it was presented to, on the
+        objectives' fill."""
+        period = review.period_label or formats.days(review.start, review.end)
+        presented = (
+            _("Présenté à l'assemblée du %(date)s")
+            % {"date": formats.day(review.presented_at.date)}
+            if review.presented_at
+            else ""
+        )
+        sheet.append(
+            [
+                sheet.cell(text, font=ON_COLOUR, fill=OBJECTIVE_FILL)
+                for text in (review.title, period, presented)
+            ]
+        )
+
+    @staticmethod
+    def review_meetings(sheet, meetings):
+        if not meetings:
+            return
+        sheet.header([_("Comité ou instance"), _("Rencontres"), ""])
+        for meeting in meetings:
+            sheet.append([sheet.cell(meeting.body), sheet.cell(meeting.count), sheet.cell("")])
+
+    @staticmethod
+    def review_funding(sheet, funding, totals):
+        """The review's funding lines and their total; each amount is added to `totals`."""
+        if not funding:
+            return
+        sheet.header([_("Source de financement"), _("Montant"), _("Note")])
+        for line in funding:
+            totals[line.funder] += line.amount
+            sheet.append(
+                [sheet.cell(line.funder), amount_cell(sheet, line.amount), sheet.cell(line.note)]
+            )
+        total_row(sheet, sum((line.amount for line in funding), Decimal(0)))
+
+    @staticmethod
+    def review_staff(sheet, staff):
+        if not staff:
+            return
+        sheet.header([_("Ressource humaine"), _("Nombre"), _("Durée")])
+        for person in staff:
+            sheet.append(
+                [sheet.cell(person.role), sheet.cell(person.count), sheet.cell(person.duration)]
+            )
+
+    @staticmethod
+    def review_items(sheet, items):
+        if not items:
+            return
+        sheet.header([_("Élément"), _("Rubrique"), _("Texte")])
+        for item in items:
             sheet.append(
                 [
-                    sheet.cell(_("Total"), font=BOLD),
-                    sheet.cell(grand_total, font=BOLD, fmt=money_format(grand_total)),
-                    sheet.cell(""),
+                    sheet.cell(str(ReviewItem.Kind(item.kind).label)),
+                    sheet.cell(item.heading),
+                    sheet.cell(item.text),
                 ]
             )
+
+    @staticmethod
+    def funding_by_source(sheet, totals):
+        """Every review's funding added up by funder, under the last review."""
+        sheet.blank()
+        sheet.line(_("Financement par source, tous bilans confondus"), font=BOLD)
+        sheet.header([_("Source de financement"), _("Montant"), ""])
+        for funder, amount in totals.items():
+            sheet.append([sheet.cell(funder), amount_cell(sheet, amount), sheet.cell("")])
+        total_row(sheet, sum(totals.values(), Decimal(0)))
 
     def changes_sheet(self, workbook):
         changes = self.data.changes
@@ -630,10 +604,10 @@ class PlanWorkbook:
                 detail.insert(0, change.text)
             sheet.append(
                 [
-                    sheet.cell(change.date, fmt=DATE),
+                    sheet.cell(change.date, fmt=formats.SPREADSHEET_DATE),
                     sheet.cell(change.action_code),
                     sheet.cell(change.action_title),
-                    sheet.cell(KIND_LABELS[change.kind]),
+                    sheet.cell(self.change_kinds[change.kind]),
                     sheet.cell(change.headline),
                     sheet.cell("\n".join(detail)),
                     sheet.cell(change.author),
@@ -642,21 +616,23 @@ class PlanWorkbook:
         sheet.table(header_row, sheet.row_count)
 
     def since_text(self):
-        return formats.date_format(self.data.since)
+        return formats.day(self.data.since)
 
 
-def plain(value):
-    """A stored decimal as a spreadsheet number: 12, not 12.00."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return value
+def amount_cell(sheet, amount, font=None):
+    """A sum of money as a number, shown with cents only when there are some."""
+    return sheet.cell(amount, font=font, fmt=formats.spreadsheet_money_format(amount))
+
+
+def total_row(sheet, total):
+    return sheet.append(
+        [sheet.cell(_("Total"), font=BOLD), amount_cell(sheet, total, font=BOLD), sheet.cell("")]
+    )
 
 
 def filename(plan, today=None):
     today = today or timezone.localdate()
-    return f"{plan.slug}-{today:%Y-%m-%d}.xlsx"
+    return f"{plan.slug}-{formats.iso_day(today)}.xlsx"
 
 
 def export(plan, stream, *, since, language="fr", today=None):

@@ -1,33 +1,15 @@
 from decimal import Decimal
 
 from django import template
-from django.utils import formats
-from django.utils.translation import get_language
+
+from plans import formats
 
 register = template.Library()
 
 
-@register.filter
-def money(amount):
-    """81 626 $ in French (Quebec), $81,626 in English; cents only when there are some."""
-    if amount is None or amount == "":
-        return "—"
-    amount = Decimal(amount)
-    decimals = 0 if amount == amount.to_integral_value() else 2
-    number = formats.number_format(amount, decimal_pos=decimals, force_grouping=True)
-    if (get_language() or "fr").startswith("fr"):
-        return f"{number}\xa0$"
-    return f"${number}"
-
-
-@register.filter
-def number(value):
-    """A decimal as people write it: 12, not 12,00; 2,5 in French."""
-    if value is None or value == "":
-        return "—"
-    value = Decimal(value)
-    decimals = 0 if value == value.to_integral_value() else None
-    return formats.number_format(value, decimal_pos=decimals, force_grouping=True)
+# The formats live in plans.formats, which the workbook and the list of changes share.
+register.filter("money", formats.money)
+register.filter("number", formats.number)
 
 
 @register.simple_tag(takes_context=True)

@@ -44,6 +44,11 @@ PAIRS = [
     ("muted", "wash"),
     ("accent", WHITE),
     ("ink", "current"),
+    # The brand: white words on the header and table heads, ink on an objective's row.
+    ("brand", WHITE),
+    ("brand-current", WHITE),
+    ("ink", "brand-wash"),
+    ("accent", "brand-wash"),
 ]
 
 
