@@ -33,6 +33,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from access.coalitions import COALITION_PATHS, SHARED, coalition_ids, in_scope, scoped
+from plans.services import set_author
 from plans.versions import lock
 
 # Parents before children, so that each row's foreign keys exist when it is saved again.
@@ -239,7 +240,7 @@ def _point_back(instance, user):
                 continue  # changed since, on purpose: its history says to what
             setattr(row, field.attname, instance.pk)
             row._change_reason = CHANGE_REASON
-            row._history_user = user
+            set_author(row, user=user)
             row.save(update_fields=[field.attname])
 
 
@@ -299,7 +300,7 @@ def restore(*, record, user):
                         % {"object": describe(instance), "errors": " ".join(error.messages)}
                     ) from None
                 instance._change_reason = CHANGE_REASON
-                instance._history_user = user
+                set_author(instance, user=user)
                 instance.save(force_insert=True)
                 _keep_automatic_dates(deleted, instance)
                 restored.append((deleted, instance))

@@ -12,9 +12,10 @@ import hashlib
 import itertools
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -29,8 +30,10 @@ from imports.resources import decode_text
 from imports.spreadsheets import restore
 from imports.uploads import UploadRefused
 from partners.models import ActionPartner, Organisation
+from partners.services import change_link, link_partner
 from plans import versions
 from plans.models import Objective, Plan, SubObjective
+from plans.services import save_with_author, set_author
 
 # The header row is looked for among the first rows: titles and a legend may come first.
 HEADER_SEARCH_ROWS = 15
@@ -447,7 +450,7 @@ class Preview:
         return hashlib.sha256(summary.encode()).hexdigest()
 
 
-class Reader:
+class RowReader:
     """Turns the file's rows into a Preview against the plan as it is in the database."""
 
     def __init__(self, plan, table_file, mapping):
@@ -648,7 +651,7 @@ class Reader:
         current = entry.existing.completion if entry.existing else None
         # The workbook shows what the status implies when no completion was typed:
         # reading that back must not turn it into a typed completion.
-        if current is None and number == implied_progress(entry.status):
+        if current is None and number == Action.implied_progress(entry.status):
             return
         entry.completion, entry.completion_given = number, True
         if entry.existing and current != number:
@@ -788,14 +791,6 @@ def status_names():
     return names
 
 
-def implied_progress(status):
-    if status == Action.Status.DONE:
-        return 100
-    if status == Action.Status.ABANDONED:
-        return None
-    return 0
-
-
 def yes_no(value):
     return _("oui") if value else _("non")
 
@@ -880,7 +875,7 @@ def build_preview(plan, table_file, mapping):
     errors = check_mapping(mapping, table_file.headers, periods, table_file.rows)
     if errors:
         raise TableError(errors)
-    return Reader(plan, table_file, mapping).preview()
+    return RowReader(plan, table_file, mapping).preview()
 
 
 def samples(table_file):
@@ -934,14 +929,7 @@ def apply(preview, *, user):
     try:
         return Writer(preview, user).write()
     except ValidationError as error:
-        messages = []
-        for key, texts in (
-            error.message_dict.items()
-            if hasattr(error, "error_dict")
-            else [(None, error.messages)]
-        ):
-            messages += [f"{key} : {text}" if key and key != "__all__" else text for text in texts]
-        raise TableError(messages) from None
+        raise TableError(error_messages(error)) from None
     except IntegrityError:
         # A colleague saved the same row meanwhile; the transaction wrote nothing.
         raise TableError(
@@ -949,7 +937,37 @@ def apply(preview, *, user):
         ) from None
 
 
+def error_messages(error):
+    """A ValidationError's messages as the import lists them, each after its field's name."""
+    if not hasattr(error, "error_dict"):
+        return error.messages
+    return [
+        f"{key} : {text}" if key and key != NON_FIELD_ERRORS else text
+        for key, texts in error.message_dict.items()
+        for text in texts
+    ]
+
+
+@contextmanager
+def row_errors(entry):
+    """A ValidationError raised while writing `entry` says which row of the file, and which
+    code, it is about: the coordinator corrects the file, not the database."""
+    try:
+        yield
+    except ValidationError as error:
+        raise ValidationError(
+            [
+                _("Ligne %(row)s (%(code)s) : %(message)s")
+                % {"row": entry.row, "code": entry.code, "message": message}
+                for message in error.messages
+            ]
+        ) from None
+
+
 class Writer:
+    """Writes a Preview, each object through its service (validated, signed by `user`);
+    apply() runs it in one transaction."""
+
     def __init__(self, preview, user):
         self.preview = preview
         self.plan = preview.plan
@@ -964,21 +982,13 @@ class Writer:
         self.organisations = {}
 
     def save(self, obj, entry=None):
-        try:
+        """Validates and saves `obj`, written for `entry`'s row (its errors say so)."""
+        if entry is None:
             obj.full_clean()
-        except ValidationError as error:
-            if entry is None:
-                raise
-            raise ValidationError(
-                [
-                    _("Ligne %(row)s (%(code)s) : %(message)s")
-                    % {"row": entry.row, "code": entry.code, "message": message}
-                    for message in error.messages
-                ]
-            ) from None
-        obj._history_user = self.user
-        obj.save()
-        return obj
+        else:
+            with row_errors(entry):
+                obj.full_clean()
+        return save_with_author(obj, user=self.user)
 
     def write(self):
         for name in self.preview.new_organisations:
@@ -1012,6 +1022,19 @@ class Writer:
     def write_action(self, entry):
         if not entry.is_new and not entry.is_changed:
             return
+        action = self.fill_action(entry)
+        if entry.is_new or entry.changes:
+            with row_errors(entry):
+                change_status(
+                    action=action, status=entry.status, user=self.user, reason=entry.reason
+                )
+        self.write_periods(action, entry)
+        self.write_targets(action, entry)
+        self.write_partners(action, entry)
+
+    def fill_action(self, entry):
+        """The action `entry` creates or changes, holding the row's values; not saved: its
+        status is saved with them (change_status). An empty cell erases nothing."""
         parts = tuple(int(p) for p in entry.code.split(".")[:2])
         action = entry.existing or Action(
             sub_objective=self.subs[parts],
@@ -1025,53 +1048,48 @@ class Writer:
             action.completion = entry.completion
         if entry.to_be_found is not None:
             action.carrier_to_be_found = entry.to_be_found
-        if entry.is_new or entry.changes:
-            try:
-                change_status(
-                    action=action, status=entry.status, user=self.user, reason=entry.reason
-                )
-            except ValidationError as error:
-                raise ValidationError(
-                    [
-                        _("Ligne %(row)s (%(code)s) : %(message)s")
-                        % {"row": entry.row, "code": entry.code, "message": message}
-                        for message in error.messages
-                    ]
-                ) from None
-        if entry.periods is not None:
-            current = {p.pk for p in action.periods.all()} if not entry.is_new else set()
-            if current != {p.pk for p in entry.periods}:
-                action._history_user = self.user
-                action.periods.set(entry.periods)
+        return action
+
+    def write_periods(self, action, entry):
+        if entry.periods is None:
+            return  # no period column
+        current = {p.pk for p in action.periods.all()} if not entry.is_new else set()
+        if current != {p.pk for p in entry.periods}:
+            set_author(action, user=self.user)
+            action.periods.set(entry.periods)
+
+    def write_targets(self, action, entry):
+        """The row's new targets, after those the action has."""
         start = action.targets.count() if not entry.is_new else 0
         for order, description in enumerate(entry.targets, start=start):
             self.save(Target(action=action, description=description, order=order), entry)
-        order = (
-            len(entry.partners)
-            if entry.is_new
-            else ActionPartner.objects.filter(action=action).count()
-        )
+
+    def write_partners(self, action, entry):
+        """The row's new partners, after those the action has; what the cell's fonts change
+        in the existing links."""
+        first = 0 if entry.is_new else ActionPartner.objects.filter(action=action).count()
         for index, part in enumerate(entry.partners):
-            if part.link is not None:
-                if part.changes:
-                    if part.confirmation is not None:
-                        part.link.confirmation = part.confirmation
-                    part.link.role = (
-                        ActionPartner.Role.CARRIER if part.carrier else ActionPartner.Role.PARTNER
-                    )
-                    self.save(part.link, entry)
-                continue
-            organisation = part.organisation or self.organisations[normalise(part.name)]
-            self.save(
-                ActionPartner(
-                    action=action,
-                    organisation=organisation,
-                    label_in_source=part.name,
-                    role=ActionPartner.Role.CARRIER
-                    if part.carrier
-                    else ActionPartner.Role.NOT_SPECIFIED,
-                    confirmation=part.confirmation or ActionPartner.Confirmation.NOT_SPECIFIED,
-                    order=index if entry.is_new else order + index,
-                ),
-                entry,
-            )
+            with row_errors(entry):
+                if part.link is None:
+                    self.link(action, part, order=first + index)
+                elif part.changes:
+                    self.change(part)
+
+    def link(self, action, part, *, order):
+        link_partner(
+            action=action,
+            organisation=part.organisation or self.organisations[normalise(part.name)],
+            user=self.user,
+            role=ActionPartner.Role.CARRIER if part.carrier else ActionPartner.Role.NOT_SPECIFIED,
+            confirmation=part.confirmation or ActionPartner.Confirmation.NOT_SPECIFIED,
+            label_in_source=part.name,
+            order=order,
+        )
+
+    def change(self, part):
+        changes = {
+            "role": ActionPartner.Role.CARRIER if part.carrier else ActionPartner.Role.PARTNER
+        }
+        if part.confirmation is not None:
+            changes["confirmation"] = part.confirmation
+        change_link(link=part.link, user=self.user, **changes)
