@@ -12,7 +12,13 @@ from django.utils.translation import ngettext
 from access.coalitions import scoped
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
 from actions.models import Action, ProgressNote, Target, TargetValue
-from actions.services import change_status, change_statuses, record_target_value, save_note
+from actions.services import (
+    change_status,
+    change_statuses,
+    record_target_value,
+    save_note,
+    save_target_value,
+)
 from backoffice.admin import PlanDataAdmin, PlanDataInline
 from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
@@ -422,6 +428,16 @@ class TargetAdmin(PlanDataAdmin):
     search_fields = ["description", "action__code", "action__title"]
     autocomplete_fields = ["action"]
     inlines = [TargetValueInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not TargetValue:
+            return super().save_formset(request, form, formset, change)
+        for value in formset.save(commit=False):
+            save_target_value(value, user=request.user)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+        return None
 
 
 @admin.register(ProgressNote)

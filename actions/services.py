@@ -137,15 +137,24 @@ def add_note(
     )
 
 
-@transaction.atomic
 def record_target_value(*, target, value, user, date=None, note=""):
     """Records that `target` reached `value` on `date` (today by default), signed by `user`.
+    Raises ValidationError, writing nothing, for a value the target cannot receive."""
+    return save_target_value(
+        TargetValue(target=target, value=value, date=date or timezone.localdate(), note=note),
+        user=user,
+    )
+
+
+@transaction.atomic
+def save_target_value(target_value, *, user):
+    """Validates and saves `target_value` (a form's, or record_target_value's) as `user`.
 
     Only a counted target receives values: its kind is read from its row, locked until the
     transaction ends, so that a colleague making it a deliverable meanwhile waits instead of
-    leaving a value on a deliverable. Raises ValidationError, writing nothing, for a value
-    the target cannot receive."""
-    stored = Target._base_manager.select_for_update(no_key=True).get(pk=target.pk)
-    entry = TargetValue(target=stored, value=value, date=date or timezone.localdate(), note=note)
-    entry.full_clean()
-    return save_with_author(entry, user=user)
+    leaving a value on a deliverable."""
+    target_value.target = Target._base_manager.select_for_update(no_key=True).get(
+        pk=target_value.target_id
+    )
+    target_value.full_clean()
+    return save_with_author(target_value, user=user)
