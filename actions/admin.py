@@ -4,7 +4,6 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +12,13 @@ from django.utils.translation import ngettext
 from access.coalitions import scoped
 from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
 from actions.models import Action, ProgressNote, Target, TargetValue
-from actions.services import change_status, change_statuses
+from actions.services import (
+    change_status,
+    change_statuses,
+    record_target_value,
+    save_note,
+    save_target_value,
+)
 from backoffice.admin import PlanDataAdmin, PlanDataInline
 from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
@@ -280,27 +285,27 @@ class ActionAdmin(PlanDataImportExportAdmin):
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for instance in instances:
-            if isinstance(instance, ProgressNote) and instance.author_id is None:
-                instance.author = request.user
-            instance.save()
+            if isinstance(instance, ProgressNote):
+                save_note(instance, user=request.user)
+            else:
+                instance.save()
         for deleted in formset.deleted_objects:
             deleted.delete()
         formset.save_m2m()
         if formset.model is Target:
-            self._record_new_values(formset)
+            self._record_new_values(request, formset)
 
-    def _record_new_values(self, formset):
+    def _record_new_values(self, request, formset):
         for target_form in formset.forms:
             data = getattr(target_form, "cleaned_data", None) or {}
             if data.get("new_value") is None or data.get("DELETE"):
                 continue
-            value = TargetValue(
+            record_target_value(
                 target=target_form.instance,
                 value=data["new_value"],
-                date=data.get("new_value_date") or timezone.localdate(),
+                date=data.get("new_value_date"),
+                user=request.user,
             )
-            value.full_clean()
-            value.save()
 
     @admin.display(description=_("titre"), ordering="title")
     def title_short(self, action):
@@ -424,6 +429,16 @@ class TargetAdmin(PlanDataAdmin):
     autocomplete_fields = ["action"]
     inlines = [TargetValueInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not TargetValue:
+            return super().save_formset(request, form, formset, change)
+        for value in formset.save(commit=False):
+            save_target_value(value, user=request.user)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+        return None
+
 
 @admin.register(ProgressNote)
 class ProgressNoteAdmin(PlanDataAdmin):
@@ -436,6 +451,6 @@ class ProgressNoteAdmin(PlanDataAdmin):
     date_hierarchy = "date"
 
     def save_model(self, request, obj, form, change):
-        if obj.author_id is None:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+        if self.nothing_to_save(request, form, change):
+            return
+        save_note(obj, user=request.user)

@@ -78,7 +78,10 @@ class ActionQuerySet(models.QuerySet):
             progress=Case(
                 When(status=Action.Status.ABANDONED, then=Value(None)),
                 When(completion__isnull=False, then=F("completion")),
-                When(status=Action.Status.DONE, then=Value(100)),
+                *[
+                    When(status=status, then=Value(progress))
+                    for status, progress in Action.IMPLIED_PROGRESS.items()
+                ],
                 default=Value(0),
                 output_field=models.PositiveSmallIntegerField(),
             )
@@ -133,6 +136,9 @@ class Action(models.Model):
     CLOSED_STATUSES = (Status.DONE, Status.ABANDONED)
     # Moving to one of these asks for a reason, kept in the action's trail.
     STATUSES_NEEDING_REASON = (Status.POSTPONED, Status.ABANDONED)
+    # The progress (%) a status implies when no completion is typed; any other, 0. An
+    # abandoned action has none: roll-ups leave it out.
+    IMPLIED_PROGRESS = {Status.DONE: 100}
 
     plan = models.ForeignKey(
         Plan,
@@ -231,6 +237,14 @@ class Action(models.Model):
     def validate_constraints(self, exclude=None):
         # The plan is derived, so forms never carry it; check the per-plan code anyway.
         super().validate_constraints(exclude=set(exclude or ()) - {"plan"})
+
+    @classmethod
+    def implied_progress(cls, status):
+        """The progress `status` implies without a typed completion, as with_progress()
+        annotates it: None for an abandoned action."""
+        if status == cls.Status.ABANDONED:
+            return None
+        return cls.IMPLIED_PROGRESS.get(status, 0)
 
 
 class Target(models.Model):

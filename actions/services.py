@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from actions.models import Action, ProgressNote
+from actions.models import Action, ProgressNote, Target, TargetValue
+from plans.services import save_with_author
 from plans.versions import check_version, lock
 
 
@@ -53,30 +54,23 @@ def change_status(*, action, status, user, reason="", note="", date=None, seen_v
     action.status = status
     action.full_clean()
     # Outside a request (imports from the shell, tests) the history still names its author.
-    action._history_user = user
-    if status != previous and reason.strip():
-        action._change_reason = reason.strip()  # shown in the admin's history
-    action.save()
+    save_with_author(action, user=user, reason=reason.strip() if status != previous else None)
 
     is_new_and_planned = previous is None and status == Action.Status.PLANNED
     status_changed = status != previous and not is_new_and_planned
     if not status_changed and not note.strip():
         return None
     # A note typed beside an unchanged status is still kept, as a plain progress note.
-    entry = ProgressNote(
+    return add_note(
         action=action,
+        text=note.strip(),
+        user=user,
+        date=date,
         kind=ProgressNote.Kind.STATUS_CHANGE if status_changed else ProgressNote.Kind.NOTE,
         status_from=(previous or "") if status_changed else "",
         status_to=status if status_changed else "",
         reason=reason.strip() if status_changed else "",
-        text=note.strip(),
-        author=user,
-        date=date or timezone.localdate(),
     )
-    entry.full_clean()
-    entry._history_user = user
-    entry.save()
-    return entry
 
 
 @transaction.atomic
@@ -100,3 +94,67 @@ def change_statuses(*, actions, status, user, reason="", note="", date=None, see
         for action in Action.objects.filter(pk__in=pks)
     ]
     return [entry for entry in entries if entry is not None]
+
+
+@transaction.atomic
+def save_note(note, *, user):
+    """Validates and saves `note`, an entry of an action's trail built by a form. A note
+    without an author is `user`'s; one edited later keeps who wrote it, while its history
+    names who edited it."""
+    if note.author_id is None:
+        note.author = user
+    note.full_clean()
+    return save_with_author(note, user=user)
+
+
+def add_note(
+    *,
+    action,
+    text,
+    user,
+    date=None,
+    kind=ProgressNote.Kind.NOTE,
+    status_from="",
+    status_to="",
+    reason="",
+):
+    """Adds to `action`'s trail a note written by `user` on `date` (today by default), or,
+    with `kind` STATUS_CHANGE, the change from `status_from` to `status_to` and its `reason`
+    (change_status writes those). Raises ValidationError, writing nothing, for a plain note
+    without text."""
+    return save_note(
+        ProgressNote(
+            action=action,
+            kind=kind,
+            status_from=status_from,
+            status_to=status_to,
+            reason=reason,
+            text=text,
+            author=user,
+            date=date or timezone.localdate(),
+        ),
+        user=user,
+    )
+
+
+def record_target_value(*, target, value, user, date=None, note=""):
+    """Records that `target` reached `value` on `date` (today by default), signed by `user`.
+    Raises ValidationError, writing nothing, for a value the target cannot receive."""
+    return save_target_value(
+        TargetValue(target=target, value=value, date=date or timezone.localdate(), note=note),
+        user=user,
+    )
+
+
+@transaction.atomic
+def save_target_value(target_value, *, user):
+    """Validates and saves `target_value` (a form's, or record_target_value's) as `user`.
+
+    Only a counted target receives values: its kind is read from its row, locked until the
+    transaction ends, so that a colleague making it a deliverable meanwhile waits instead of
+    leaving a value on a deliverable."""
+    target_value.target = Target._base_manager.select_for_update(no_key=True).get(
+        pk=target_value.target_id
+    )
+    target_value.full_clean()
+    return save_with_author(target_value, user=user)

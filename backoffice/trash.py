@@ -42,6 +42,7 @@ from access.coalitions import (
     scoped,
     shared_opens,
 )
+from plans.services import set_author
 from plans.versions import lock
 
 # A cascade deletes the children just before their parent, within the same transaction.
@@ -234,7 +235,7 @@ def _point_back(instance, user):
                 continue  # changed since, on purpose: its history says to what
             setattr(row, field.attname, instance.pk)
             row._change_reason = CHANGE_REASON
-            row._history_user = user
+            set_author(row, user=user)
             row.save(update_fields=[field.attname])
 
 
@@ -294,7 +295,7 @@ def restore(*, record, user):
                         % {"object": describe(instance), "errors": " ".join(error.messages)}
                     ) from None
                 instance._change_reason = CHANGE_REASON
-                instance._history_user = user
+                set_author(instance, user=user)
                 instance.save(force_insert=True)
                 _keep_automatic_dates(deleted, instance)
                 restored.append((deleted, instance))

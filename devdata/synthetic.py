@@ -229,6 +229,12 @@ class Generator:
         return start + datetime.timedelta(days=round(span * fraction))
 
     def create(self, model, objects):
+        # Bulk, not the services (actions.services, partners.services): a service validates,
+        # locks and saves one object with its history record, a few queries each, which for
+        # 100,000 actions and their rows is hours. The rows built here are valid by
+        # construction (tests/devdata checks them), and `record` writes the history the
+        # services would have, signed by each coalition's coordinator. There is no single
+        # write in this module to route through a service.
         created = model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
         self.summary.counts[model._meta.label] = len(created)
         return created

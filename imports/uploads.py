@@ -296,7 +296,7 @@ class Sheet(ReadOnlyWorksheet):
         pass
 
 
-class Reader(ExcelReader):
+class LimitedExcelReader(ExcelReader):
     """openpyxl's reader in read-only mode, its zip a PartLimitedZip, its shared strings read
     by `shared_strings`, its worksheets unsized, and its chart sheets left out (nothing to
     import there)."""
@@ -328,7 +328,7 @@ def workbook(data, *, rich_text=False):
     only (a formula reads as its last computed value). UploadRefused if it cannot be read."""
     check_zip(data)
     try:
-        reader = Reader(data, read_only=True, data_only=True, rich_text=rich_text)
+        reader = LimitedExcelReader(data, read_only=True, data_only=True, rich_text=rich_text)
         reader.read()
     except UploadRefused:
         raise

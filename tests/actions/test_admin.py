@@ -504,6 +504,24 @@ def test_new_value_on_a_deliverable_is_refused(coordinator_client, tracked_actio
     assert not TargetValue.objects.exists()
 
 
+def test_value_added_on_the_target_page_is_recorded_and_signed(
+    coordinator_client, coordinator, tracked_action
+):
+    count = tracked_action.count
+    url = reverse("admin:actions_target_change", args=[count.pk])
+    data = change_form_data(coordinator_client.get(url))
+    row = extra_row_index(data, "values")
+    data[f"values-{row}-value"] = "7"
+    data[f"values-{row}-date"] = "2019-06-01"
+
+    response = coordinator_client.post(url, data)
+
+    assert response.status_code == 302
+    value = TargetValue.objects.get(target=count)
+    assert (value.value, value.date) == (7, datetime.date(2019, 6, 1))
+    assert value.history.get().history_user == coordinator
+
+
 # --- The list's editable status --------------------------------------------------------------
 
 

@@ -1,13 +1,20 @@
-"""change_status: every status change leaves one dated, signed entry in the action's trail."""
+"""The services that write an action and its trail: every change validated, signed by its
+author, or nothing written."""
 
 import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from actions.models import Action, ProgressNote
-from actions.services import change_status
-from tests.factories import ActionFactory, SubObjectiveFactory
+from actions.models import Action, ProgressNote, Target, TargetValue
+from actions.services import add_note, change_status, record_target_value, save_note
+from tests.factories import (
+    ActionFactory,
+    ProgressNoteFactory,
+    SubObjectiveFactory,
+    TargetFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +194,108 @@ def test_the_reason_is_the_history_record_s_change_reason(coordinator):
     )
 
     assert action.history.first().history_change_reason == "Plus de local."
+
+
+# Recording a target value, adding a note: validated, signed, or nothing written ----------
+
+
+def test_a_recorded_target_value_is_signed_by_its_author_in_history(action, coordinator):
+    target = TargetFactory(action=action, kind=Target.Kind.COUNT, target_value=10)
+
+    value = record_target_value(target=target, value=4, date=DAY, user=coordinator)
+
+    stored = TargetValue.objects.get(target=target)
+    assert (stored.pk, stored.value, stored.date) == (value.pk, 4, DAY)
+    assert stored.history.get().history_user == coordinator
+
+
+def test_a_target_value_without_date_is_today_s(action, coordinator):
+    target = TargetFactory(action=action, kind=Target.Kind.COUNT)
+
+    record_target_value(target=target, value=1, user=coordinator)
+
+    assert TargetValue.objects.get(target=target).date == timezone.localdate()
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [(Target.Kind.DELIVERABLE, 3), (Target.Kind.COUNT, -1)],
+    ids=["deliverable", "negative"],
+)
+def test_a_value_the_target_cannot_receive_is_refused_and_nothing_is_written(
+    action, coordinator, kind, value
+):
+    target = TargetFactory(action=action, kind=kind)
+
+    with pytest.raises(ValidationError):
+        record_target_value(target=target, value=value, user=coordinator)
+
+    assert not TargetValue.objects.filter(target=target).exists()
+    assert not TargetValue.history.filter(target_id=target.pk).exists()
+
+
+def test_the_target_s_stored_kind_decides_not_a_stale_copy(action, coordinator):
+    """A colleague made the target a deliverable after this copy was read."""
+    target = TargetFactory(action=action, kind=Target.Kind.COUNT)
+    Target.objects.filter(pk=target.pk).update(kind=Target.Kind.DELIVERABLE)
+
+    with pytest.raises(ValidationError):
+        record_target_value(target=target, value=2, user=coordinator)
+
+    assert not TargetValue.objects.filter(target=target).exists()
+
+
+def test_an_added_note_is_written_and_signed_by_its_author(action, coordinator):
+    note = add_note(action=action, text="Comité réuni.", user=coordinator, date=DAY)
+
+    assert trail(action) == [note]
+    note.refresh_from_db()
+    assert (note.kind, note.text, note.author, note.date) == (
+        ProgressNote.Kind.NOTE,
+        "Comité réuni.",
+        coordinator,
+        DAY,
+    )
+    assert note.history.get().history_user == coordinator
+
+
+def test_an_empty_note_is_refused_and_nothing_is_written(action, coordinator):
+    with pytest.raises(ValidationError):
+        add_note(action=action, text="", user=coordinator)
+
+    assert trail(action) == []
+    assert not ProgressNote.history.filter(action_id=action.pk).exists()
+
+
+def test_a_note_edited_by_a_colleague_keeps_its_author(action, coordinator, django_user_model):
+    colleague = django_user_model.objects.create_user("collegue")
+    note = ProgressNoteFactory(action=action, text="Première version", author=coordinator)
+
+    note.text = "Version corrigée"
+    save_note(note, user=colleague)
+
+    note.refresh_from_db()
+    assert (note.text, note.author) == ("Version corrigée", coordinator)
+    assert note.history.latest("history_id").history_user == colleague
+
+
+def test_a_status_change_reason_is_kept_in_the_action_s_history(action, coordinator):
+    change_status(
+        action=action, status=Status.POSTPONED, user=coordinator, reason=" Pas de local "
+    )
+
+    latest = action.history.latest("history_id")
+    assert (latest.history_user, latest.history_change_reason) == (coordinator, "Pas de local")
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("completion", [None, 40])
+def test_implied_progress_is_what_the_lists_show(action, status, completion):
+    Action.objects.filter(pk=action.pk).update(status=status, completion=completion)
+
+    shown = Action.objects.with_progress().get(pk=action.pk).progress
+
+    expected = Action.implied_progress(status)
+    if completion is not None and status != Status.ABANDONED:
+        expected = completion
+    assert shown == expected

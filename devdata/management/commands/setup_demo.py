@@ -11,8 +11,9 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from actions.models import Action, ProgressNote, Target, TargetValue
-from actions.services import change_status
+from actions.services import change_status, record_target_value
 from partners.models import ActionPartner, Organisation
+from partners.services import change_link
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import (
     Assembly,
@@ -194,12 +195,12 @@ def record_demo_activity(coordo):
         action__plan__slug="casal-2016-2020", kind=Target.Kind.COUNT
     ).first()
     if target:
-        value = TargetValue(target=target, value=3, note="Démonstration")
-        value._history_user = coordo
-        value.save()
+        record_target_value(target=target, value=3, note="Démonstration", user=coordo)
     link = ActionPartner.objects.filter(organisation__short_name="CSDL").first()
     if link:
-        link.confirmation = ActionPartner.Confirmation.CONFIRMED_MEMBER
-        link.note = "Démonstration"
-        link._history_user = coordo
-        link.save()
+        change_link(
+            link=link,
+            user=coordo,
+            confirmation=ActionPartner.Confirmation.CONFIRMED_MEMBER,
+            note="Démonstration",
+        )
