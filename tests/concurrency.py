@@ -19,7 +19,7 @@ from django.test import Client
 from benchmarks.browser import Browser, form_errors, form_fields
 from plans.groups import COORDINATION
 from plans.models import Membership
-from tests.conftest import make_user
+from tests.helpers import make_user
 
 PAIRS = 20
 NOT_SAVED = "Vos changements ne sont pas enregistrés ; ils restent dans le formulaire."

@@ -1,71 +1,43 @@
 """Named users make every permission boundary testable: the coordinator changes plan data,
-the member reads it, the outsider has an account and no business here. The browser tests of
-every app share one Chromium."""
+the member reads it, the outsider has an account and no business here; the A/B world
+(`coalitions`) puts them on both sides of a line between two coalitions. The browser tests of
+every app share one Chromium and the seeded CASAL plan.
 
-import contextlib
+Plain helpers are in tests/helpers.py (and tests/imports/helpers.py): test modules never
+import from one another."""
+
 import os
-from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
-from django.db.models.signals import post_save
-from django.urls import reverse
+from django.core.management import call_command
+from django.db import transaction
 
+from actions.models import Action
+from actions.services import change_status
+from partners.models import Organisation
 from plans.groups import COORDINATION, MEMBERS
-from plans.models import Coalition, Membership
+from plans.models import Coalition, Membership, Plan
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PLAN_SLUG,
+    SHOTS,
+    STARTED,
+    make_user,
+    member_of_every_coalition,
+)
+from tests.plans.sources import ROOT
+from tests.world import build_world
 
-PASSWORD = "mot-de-passe-de-test"
-
-# Browser tests drive Debian's Chromium; Playwright's own browser download is never used.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
-SHOTS = Path("/tmp/browser-shots")
-
-
-def make_user(django_user_model, username, group=None, is_staff=True):
-    user = django_user_model.objects.create_user(
-        username=username, password=PASSWORD, is_staff=is_staff
-    )
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def logs_in(client, username, password):
-    """Whether the login page lets this person in, as she would log in (with django-axes
-    counting the attempt, which Client.login() would bypass)."""
-    response = client.post(reverse("login"), {"username": username, "password": password})
-    return response.status_code == 302
+# Playwright's sync API runs an event loop in this thread; the ORM calls the browser tests
+# make beside it are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 @pytest.fixture
 def coordinator(django_user_model):
     return make_user(django_user_model, "coordo", COORDINATION)
-
-
-@contextlib.contextmanager
-def member_of_every_coalition(user):
-    """`user` is a member of every coalition the test has or creates meanwhile."""
-
-    def join(sender, instance, created, **kwargs):
-        if created:
-            Membership.objects.get_or_create(coalition=instance, user=user)
-
-    for coalition in Coalition.objects.all():
-        join(Coalition, coalition, created=True)
-    uid = f"joins-{user.pk}"
-    post_save.connect(join, sender=Coalition, weak=False, dispatch_uid=uid)
-    try:
-        yield user
-    finally:
-        post_save.disconnect(sender=Coalition, dispatch_uid=uid)
 
 
 @pytest.fixture
@@ -98,6 +70,24 @@ def member_client(client, member):
     return client
 
 
+@pytest.fixture(scope="module")
+def coalitions(django_db_setup, django_db_blocker):
+    """The A/B world of tests/world.py: coalition A ("Ananas") and coalition B ("Bergamote"),
+    their plans, and the people who knock on their doors.
+
+    Built once for the module, inside a transaction that each test's own (a savepoint) rolls
+    back to, and rolled back at the end of the module, as Django's TestCase.setUpTestData
+    does."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        built = build_world()
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
@@ -126,3 +116,38 @@ def page(browser, live_server):
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def casal(live_server, django_user_model, settings):
+    """The CASAL 2016-2020 plan as adopted, on the live server; a member from the CSDL; the
+    coordinator, who has started action 1.1.1. (The modules that read the CASAL plan without
+    a browser have a `casal` of their own.)"""
+    # A fast hasher: the default one costs a third of a second per user and per login.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("loaddata", "themes", "casal_2016_2020", verbosity=0)
+    coalition = Coalition.objects.get(slug="casal")
+    csdl = Organisation.objects.get(name="CSDL")
+    member = make_user(django_user_model, "membre", MEMBERS)
+    Membership.objects.create(user=member, coalition=coalition, organisation=csdl)
+    coordinator = make_user(django_user_model, "coordo", COORDINATION)
+    Membership.objects.create(user=coordinator, coalition=coalition)
+    action = Action.objects.get(plan__slug=PLAN_SLUG, code=STARTED)
+    change_status(action=action, status=Action.Status.IN_PROGRESS, user=coordinator)
+    return SimpleNamespace(member=member, coordinator=coordinator, csdl=csdl)
+
+
+# The two plans of the repository's fixtures, which the table import and the workbook read back.
+SEEDED = {
+    "casal-2016-2020": "casal_2016_2020.json",
+    "lachine-2018-2021": "lachine_2018_2021.json",
+}
+
+
+@pytest.fixture(params=sorted(SEEDED))
+def seeded_plan(request):
+    fixtures = ROOT / "fixtures"
+    call_command(
+        "loaddata", fixtures / "themes.json", fixtures / SEEDED[request.param], verbosity=0
+    )
+    return Plan.objects.get(slug=request.param)

@@ -3,7 +3,7 @@ and who may change what.
 
 The five: anonymous; a member of coalition A (group Membres); the coordinator of A and the
 coordinator of B (group Coordination, a seat at their own coalition only); a superuser.
-The world (tests/permissions_world.py) gives each coalition a full plan marked with its own
+The world (tests/world.py) gives each coalition a full plan marked with its own
 word, "Ananas" or "Bergamote", so that one check runs on every response: a person never
 reads the word of a coalition she is not a member of.
 
@@ -16,7 +16,8 @@ The GET cells say who sees what; the POST tests below them say who changes what,
 door (change form, history revert, delete, bulk action, list-editable, imports, trash), and
 that a refused change leaves the row and its history as they were.
 
-The world is built once for the module, in a transaction each test rolls back to.
+The world is built once for the module, in a transaction each test rolls back to
+(the `coalitions` fixture of tests/conftest.py).
 """
 
 import csv
@@ -28,7 +29,6 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils.html import escape
@@ -39,10 +39,10 @@ from actions.models import Action, ProgressNote, Target
 from partners.models import ActionPartner, Organisation
 from plans.models import Coalition, Plan, Review, Theme
 from reports import pdf
-from tests.actions.test_admin import change_form_data, form_data, formset_data
 from tests.dashboard.reading import edit_links
-from tests.imports.test_action_resources import HEADER as ACTION_HEADER
-from tests.permissions_world import (
+from tests.helpers import change_form_data, form_data, formset_data
+from tests.imports.helpers import HEADER as ACTION_HEADER
+from tests.world import (
     HOME,
     MARKERS,
     PLAN_DATA,
@@ -50,7 +50,6 @@ from tests.permissions_world import (
     PROVINCE_WIDE,
     USERS,
     action_state,
-    build_world,
     client_of,
     first_version,
     foreign_markers,
@@ -167,17 +166,9 @@ OTHER_ADMIN_URLS = {"admin:app_list", "admin:autocomplete", "admin:view_on_site"
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Built once, inside a transaction that each test's own (a savepoint) rolls back to,
-    and rolled back at the end of the module, as Django's TestCase.setUpTestData does."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        built = build_world()
-    yield built
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        atomic.__exit__(None, None, None)
+def world(coalitions):
+    """The A/B world (tests/world.py), built once for the module (tests/conftest.py)."""
+    return coalitions
 
 
 # --- Checking one answer ---------------------------------------------------------------------

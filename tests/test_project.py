@@ -21,7 +21,7 @@ from actions.models import Action
 from dashboard.changes import action_timeline, plan_changes
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Plan
-from tests.conftest import logs_in
+from tests.helpers import logs_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED_PLANS = {"casal-2016-2020", "lachine-2018-2021"}

@@ -14,8 +14,7 @@ from django.urls import reverse
 
 from actions.models import Action
 from casal_tracker.client_ip import client_ip
-from tests.conftest import PASSWORD, logs_in
-from tests.dashboard.test_browser import PLAN_SLUG, STARTED, casal, log_in  # noqa: F401
+from tests.helpers import PASSWORD, PLAN_SLUG, STARTED, log_in, logs_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -286,7 +285,7 @@ def test_the_client_address_is_an_address(settings, meta, seen):
 # --- The policy in a real browser ------------------------------------------------------------
 
 
-def test_no_page_breaks_the_content_security_policy_in_the_browser(page, casal):  # noqa: F811
+def test_no_page_breaks_the_content_security_policy_in_the_browser(page, casal):
     """Chromium enforces the policy: any inline script or style, or outside asset, that a
     page relies on shows up as a refused load in the console."""
     violations = []

@@ -6,14 +6,12 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from django.forms import MultiWidget
 from django.urls import reverse
 
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import change_status
 from partners.models import ActionPartner
 from plans.groups import COORDINATION
-from tests.conftest import make_user, member_of_every_coalition
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -27,6 +25,13 @@ from tests.factories import (
     TargetValueFactory,
     ThemeFactory,
     build_plan,
+)
+from tests.helpers import (
+    change_form_data,
+    formset_data,
+    make_user,
+    member_of_every_coalition,
+    row_index,
 )
 
 # These test the admin for the coalitions the coordinator works for; the lines between
@@ -78,54 +83,6 @@ def html(response):
 
 
 # --- Posting a rendered form back, as a browser would ----------------------------------------
-
-
-def form_data(form):
-    """The values a browser would post for `form` as rendered (unchecked boxes left out)."""
-    data = {}
-    for field in form:
-        value = field.value()
-        widget = field.field.widget
-        if isinstance(widget, MultiWidget):  # e.g. the list's status and the status seen
-            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
-            for suffix, part in zip(widget.widgets_names, parts, strict=True):
-                data[field.html_name + suffix] = "" if part is None else str(part)
-            continue
-        if value is False:
-            continue
-        if value is True:
-            value = "on"
-        elif value is None:
-            value = ""
-        elif isinstance(value, list | tuple):
-            value = [str(item) for item in value]
-        elif isinstance(value, datetime.date):
-            value = value.isoformat()
-        data[field.html_name] = value if isinstance(value, list) else str(value)
-        if field.field.show_hidden_initial:
-            data[field.html_initial_name] = data[field.html_name]
-    return data
-
-
-def formset_data(formset):
-    data = form_data(formset.management_form)
-    for form in formset.forms:
-        data.update(form_data(form))
-    return data
-
-
-def change_form_data(response):
-    """The whole change form as rendered: the action's fields and every inline's rows."""
-    data = form_data(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        data.update(formset_data(inline.formset))
-    return data
-
-
-def row_index(data, prefix, pk):
-    """Index of the inline row of object `pk` in the posted data."""
-    total = int(data[f"{prefix}-TOTAL_FORMS"])
-    return next(i for i in range(total) if data.get(f"{prefix}-{i}-id") == str(pk))
 
 
 def extra_row_index(data, prefix):

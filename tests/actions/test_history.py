@@ -11,9 +11,8 @@ from django.utils import timezone
 from actions.models import Action
 from dashboard.changes import plan_changes
 from plans.groups import COORDINATION
-from tests.actions.test_admin import change_form_data
-from tests.conftest import make_user
 from tests.factories import build_plan
+from tests.helpers import change_form_data, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 

@@ -18,8 +18,6 @@ from backups.backup import backup_models
 from partners.models import ActionPartner
 from plans.groups import COORDINATION
 from plans.models import Assembly, Membership, Objective, Period, Plan, Review, SubObjective, Theme
-from tests.actions.test_admin import change_form_data
-from tests.conftest import make_user
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -33,6 +31,7 @@ from tests.factories import (
     ThemeFactory,
     build_plan,
 )
+from tests.helpers import change_form_data, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,6 @@ from actions.services import change_status
 from partners.models import ActionPartner, Organisation
 from plans.groups import COORDINATION
 from plans.models import Plan
-from tests.actions.test_admin import change_form_data, formset_data, row_index
-from tests.conftest import make_user, member_of_every_coalition
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -34,6 +32,13 @@ from tests.factories import (
     ProgressNoteFactory,
     SubObjectiveFactory,
     TargetFactory,
+)
+from tests.helpers import (
+    change_form_data,
+    formset_data,
+    make_user,
+    member_of_every_coalition,
+    row_index,
 )
 
 # These test the admin for the coalitions the coordinator works for; the lines between

@@ -1,8 +1,9 @@
 """Who reads which coalition's dashboard: every page, for every kind of visitor.
 
-Coalition A is the home of the member and of the coordinator; coalition B is private and
-nobody's here; coalition P publishes its progress, which matters only when the site opens
-its dashboard to the public (PUBLIC_DASHBOARD).
+Coalitions A and B are the A/B world of tests/world.py, which the permission matrix reads
+too: A is the home of the member and of the coordinator; B is private and nobody's here.
+Coalition P, this module's own, publishes its progress, which matters only when the site
+opens its dashboard to the public (PUBLIC_DASHBOARD).
 """
 
 from types import SimpleNamespace
@@ -11,7 +12,6 @@ import pytest
 from django.urls import reverse
 
 from partners.models import ActionPartner
-from plans.models import Membership
 from tests.dashboard.reading import edit_links, html, login_redirect, main_text
 from tests.factories import (
     ActionFactory,
@@ -22,7 +22,6 @@ from tests.factories import (
     PeriodFactory,
     PlanFactory,
     SubObjectiveFactory,
-    ThemeFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -45,42 +44,57 @@ def private_site(settings):
     return settings
 
 
-def coalition_with_plan(name, *, publishes_progress=False, theme):
-    """A coalition, its plan, one action carried by its own organisation."""
-    coalition = CoalitionFactory(name=f"Coalition {name}", publishes_progress=publishes_progress)
-    plan = PlanFactory(coalition=coalition, title=f"Plan de la coalition {name}")
-    period = PeriodFactory(plan=plan, label=f"Période {name}")
-    sub_objective = SubObjectiveFactory(objective=ObjectiveFactory(plan=plan, number=1), number=1)
-    action = ActionFactory(
-        sub_objective=sub_objective, code="1.1.1", title=f"Action propre à {name}"
-    )
-    action.periods.set([period])
-    action.themes.set([theme])
-    organisation = OrganisationFactory(name=f"Organisme de {name}")
-    ActionPartnerFactory(action=action, organisation=organisation, role=ActionPartner.Role.CARRIER)
+def urls_of(side):
+    return {
+        "plan": reverse("dashboard:plan", args=[side.plan.slug]),
+        "changes": reverse("dashboard:changes", args=[side.plan.slug]),
+        "action": reverse("dashboard:action", args=[side.plan.slug, side.action.code]),
+        "organisation": reverse("dashboard:organisation", args=[side.organisation.pk]),
+    }
+
+
+@pytest.fixture(scope="module")
+def published(coalitions, django_db_blocker):
+    """Coalition P, which publishes its progress: its plan, one action carried by an
+    organisation of no coalition (so that a coordinator of A may change it). Built once, in
+    the A/B world's transaction."""
+    name = "P"
+    with django_db_blocker.unblock():
+        coalition = CoalitionFactory(name=f"Coalition {name}", publishes_progress=True)
+        plan = PlanFactory(coalition=coalition, title=f"Plan de la coalition {name}")
+        period = PeriodFactory(plan=plan, label=f"Période {name}")
+        sub_objective = SubObjectiveFactory(
+            objective=ObjectiveFactory(plan=plan, number=1), number=1
+        )
+        action = ActionFactory(
+            sub_objective=sub_objective, code="1.1.1", title=f"Action propre à {name}"
+        )
+        action.periods.set([period])
+        action.themes.set([coalitions.theme])
+        organisation = OrganisationFactory(name=f"Organisme de {name}")
+        ActionPartnerFactory(
+            action=action, organisation=organisation, role=ActionPartner.Role.CARRIER
+        )
     return SimpleNamespace(
         coalition=coalition,
         plan=plan,
         sub_objective=sub_objective,
         action=action,
         organisation=organisation,
-        urls={
-            "plan": reverse("dashboard:plan", args=[plan.slug]),
-            "changes": reverse("dashboard:changes", args=[plan.slug]),
-            "action": reverse("dashboard:action", args=[plan.slug, action.code]),
-            "organisation": reverse("dashboard:organisation", args=[organisation.pk]),
-        },
     )
 
 
 @pytest.fixture
-def world(db):
-    theme = ThemeFactory(name="Accès économique")
+def world(coalitions, published):
+    def side(objects):
+        return SimpleNamespace(**vars(objects), urls=urls_of(objects))
+
+    theme = coalitions.theme
     world = SimpleNamespace(
         theme=theme,
-        a=coalition_with_plan("A", theme=theme),
-        b=coalition_with_plan("B", theme=theme),
-        p=coalition_with_plan("P", publishes_progress=True, theme=theme),
+        a=side(coalitions.sides["A"]),
+        b=side(coalitions.sides["B"]),
+        p=side(published),
     )
     world.urls = {
         "home": reverse("dashboard:home"),
@@ -98,33 +112,43 @@ def url(world, page, coalition="a"):
 
 def edit_urls(world, page, coalition):
     """The admin change pages a page's "Modifier" links lead to; the plan page also edits
-    its objectives and sub-objectives."""
+    its objectives and sub-objectives, and its reviews (A's and B's plans have one)."""
     side = getattr(world, coalition)
     if page == "plan":
         return [
             reverse("admin:plans_plan_change", args=[side.plan.pk]),
             reverse("admin:plans_objective_change", args=[side.sub_objective.objective.pk]),
             reverse("admin:plans_subobjective_change", args=[side.sub_objective.pk]),
+            *(
+                reverse("admin:plans_review_change", args=[pk])
+                for pk in side.plan.reviews.values_list("pk", flat=True).order_by("pk")
+            ),
         ]
     name, attribute = EDITABLE_PAGES[page]
     return [reverse(name, args=[getattr(side, attribute).pk])]
 
 
-@pytest.fixture
-def member_of_a(member, world):
-    Membership.objects.create(coalition=world.a.coalition, user=member)
-    return member
+# The A/B world's people; `coordinator` (tests/conftest.py) has the group and no seat.
 
 
 @pytest.fixture
-def coordinator_of_a(coordinator, world):
-    Membership.objects.create(coalition=world.a.coalition, user=coordinator)
-    return coordinator
+def member_of_a(coalitions):
+    return coalitions.users["member_a"]
 
 
 @pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser(username="admin", password="x")
+def coordinator_of_a(coalitions):
+    return coalitions.users["coord_a"]
+
+
+@pytest.fixture
+def superuser(coalitions):
+    return coalitions.users["superuser"]
+
+
+@pytest.fixture
+def outsider(coalitions):
+    return coalitions.users["outsider"]
 
 
 def get_as(client, user, path):

@@ -5,34 +5,16 @@ never used. The tests assert what the member sees (text, roles, visibility), and
 screenshot of each step in /tmp/browser-shots/ for a human to look at.
 """
 
-import os
 import re
 import shutil
-from types import SimpleNamespace
 
-import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from actions.models import Action
-from actions.services import change_status
-from partners.models import Organisation
-from plans.groups import COORDINATION, MEMBERS
-from plans.models import Coalition, Membership
-from tests.conftest import PASSWORD, SHOTS, make_user
+from tests.helpers import PLAN_PATH, PLAN_TITLE, SHOTS, STARTED, fill_login_form, log_in, shoot
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# beside it are still plain synchronous calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-
-PLAN_SLUG = "casal-2016-2020"
-PLAN_TITLE = "Plan d'action opérationnel du CASAL 2016-2020"
-PLAN_PATH = f"/plans/{PLAN_SLUG}/"
 ACTION_COUNT = 35
 LATE_COUNT = 31  # every action scheduled in a period, all of which ended by March 2020
 PERIODS = ["2016-2018", "2018-2019", "2019-2020"]
-STARTED = "1.1.1"  # the action the coordinator starts; the CSDL is one of its partners
 STARTED_TITLE = "S'arrimer aux démarches municipales de soutien aux jardins"
 CSDL_ACTIONS = 8
 LEGEND = [
@@ -46,47 +28,7 @@ LEGEND = [
 STATUS_CHANGE = "Statut : À venir → En cours"
 
 
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def casal(live_server, django_user_model, settings):
-    """The CASAL 2016-2020 plan as adopted; a member from the CSDL; the coordinator, who has
-    started action 1.1.1."""
-    # A fast hasher: the default one costs a third of a second per user and per login.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("loaddata", "themes", "casal_2016_2020", verbosity=0)
-    coalition = Coalition.objects.get(slug="casal")
-    csdl = Organisation.objects.get(name="CSDL")
-    member = make_user(django_user_model, "membre", MEMBERS)
-    Membership.objects.create(user=member, coalition=coalition, organisation=csdl)
-    coordinator = make_user(django_user_model, "coordo", COORDINATION)
-    Membership.objects.create(user=coordinator, coalition=coalition)
-    action = Action.objects.get(plan__slug=PLAN_SLUG, code=STARTED)
-    change_status(action=action, status=Action.Status.IN_PROGRESS, user=coordinator)
-    return SimpleNamespace(member=member, coordinator=coordinator, csdl=csdl)
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def shoot(page, name):
-    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-
-
-def fill_login_form(page, username):
-    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
-    page.get_by_label("Nom d’utilisateur").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
-
-
-def log_in(page, user, path="/"):
-    """Log in through the dashboard's login page, then land on `path`."""
-    page.goto(f"/comptes/login/?next={path}")
-    fill_login_form(page, user.username)
-    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
 
 
 def action_rows(page):

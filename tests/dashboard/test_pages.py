@@ -47,8 +47,8 @@ from tests.factories import (
     TargetFactory,
     TargetValueFactory,
     ThemeFactory,
-    build_plan,
 )
+from tests.helpers import query_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -802,8 +802,6 @@ def test_choosing_english_comes_back_to_the_same_page_in_english(reader, casal):
 
 # --- Query counts ----------------------------------------------------------------------------
 
-# (actions in the plan, partners, targets, values, related actions and edits per action)
-SIZES = [(5, 1), (60, 3)]
 # The smallest cap each page passes at the large size (SQLite and PostgreSQL), the same at
 # both sizes: the count must not grow with the number of actions.
 QUERY_CAPS = {
@@ -816,48 +814,6 @@ QUERY_CAPS = {
     "themes": 6,
     "theme": 6,
 }
-
-
-def rich_plan(*, actions, per_action, author, theme):
-    """build_plan with everything a page reads, `per_action` of each kind on every action:
-    partners, counted targets with their values, related actions, notes and edits in its
-    history; plus themes, a review and an assembly."""
-    coalition = CoalitionFactory()
-    Membership.objects.create(coalition=coalition, user=author)
-    Assembly.objects.create(
-        coalition=coalition, date=timezone.localdate() - datetime.timedelta(days=10)
-    )
-    plan, created = build_plan(
-        actions=actions, coalition=coalition, partners_per_action=per_action
-    )
-    review = Review.objects.create(
-        plan=plan, title="Bilan", start=datetime.date(2017, 4, 1), end=datetime.date(2018, 3, 31)
-    )
-    for order in range(per_action):
-        ReviewFunding.objects.create(review=review, funder=f"Bailleur {order}", amount=1000)
-        ReviewMeeting.objects.create(review=review, body=f"Comité {order}", count=2)
-        ReviewStaff.objects.create(review=review, role=f"Rôle {order}")
-        ReviewItem.objects.create(review=review, kind=ReviewItem.Kind.RESULT, text="Fait.")
-    for index, action in enumerate(created):
-        action.themes.add(theme)
-        action.related_actions.add(*created[max(0, index - per_action) : index])
-        for order in range(per_action):
-            target = TargetFactory(action=action, kind=Target.Kind.COUNT, target_value=10)
-            TargetValueFactory(target=target, value=3, date=datetime.date(2017, 1, 1))
-            TargetValueFactory(target=target, value=7)
-            action.title = f"{action.title} ({order})"
-            change_status(
-                action=action,
-                status=Action.Status.IN_PROGRESS,
-                user=author,
-                note=f"Démarrée, étape {order}.",
-            )
-    return SimpleNamespace(
-        plan=plan,
-        action=created[1],
-        organisation=created[1].partner_links.first().organisation,
-        theme=theme,
-    )
 
 
 PAGES = {
@@ -886,23 +842,6 @@ SHOWS = {
     "themes": lambda data: data.theme.name,
     "theme": lambda data: data.action.title,
 }
-
-
-def query_counts(client, author, assert_max_queries, *, address, cap, check):
-    """The queries of one page at both SIZES of rich_plan, each under `cap`, once the
-    per-process caches are warm; `check(response, data, actions)` asserts it is a real page."""
-    client.force_login(author)
-    theme = ThemeFactory()
-    counts = []
-    for actions, per_action in SIZES:
-        data = rich_plan(actions=actions, per_action=per_action, author=author, theme=theme)
-        client.get(address(data))  # warm the per-process caches
-        # `captured` is a django.test.utils.CaptureQueriesContext.
-        with assert_max_queries(cap) as captured:
-            response = client.get(address(data))
-        check(response, data, actions)
-        counts.append(len(captured))
-    return counts
 
 
 @pytest.mark.parametrize("page", PAGES)

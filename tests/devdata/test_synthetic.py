@@ -31,9 +31,9 @@ from plans.models import (
     ReviewFunding,
     SubObjective,
 )
-from tests.conftest import logs_in
 from tests.dashboard.reading import elements, french_date, main_text, shown_codes, words
 from tests.factories import PlanFactory
+from tests.helpers import logs_in
 
 pytestmark = pytest.mark.django_db
 

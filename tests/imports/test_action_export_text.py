@@ -12,9 +12,10 @@ from django.core.management import call_command
 from actions.models import Action, ProgressNote
 from partners.models import ActionPartner
 from tests.factories import build_plan
-from tests.imports.test_action_resources import (
+from tests.imports.helpers import (
     EXPORT_URL,
     HEADER,
+    TYPED,
     confirm,
     export_form_data,
     row_messages,
@@ -25,22 +26,6 @@ from tests.plans.sources import ROOT
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
 FIXTURES = ROOT / "fixtures"
-HYPERLINK = '=HYPERLINK("http://x","x")'
-# (text typed, the CSV cell written for it).
-TYPED = [
-    (HYPERLINK, "'" + HYPERLINK),
-    ("+33 1 23", "'+33 1 23"),
-    ("-moins", "'-moins"),
-    ("@mention", "'@mention"),
-    ("'=déjà cité", "''=déjà cité"),
-    ("\t=tabulation", "'\t=tabulation"),
-    ("\r=retour", "'\r=retour"),
-    ("=1+1\r\nLigne 2", "'=1+1\r\nLigne 2"),
-    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
-    ("#N/A", "#N/A"),
-    ("-5", "-5"),  # a number, which no spreadsheet runs
-    ("Titre ordinaire", "Titre ordinaire"),
-]
 TEXT_COLUMNS = {"titre": "title", "moyens": "means", "porteurs et partenaires": "partners_text"}
 
 

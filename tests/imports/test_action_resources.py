@@ -3,148 +3,40 @@ does it: upload, read the preview, confirm. A file with one mistake saves nothin
 
 import csv
 import datetime
-import html
 import io
 import re
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 
 from actions.models import Action, ProgressNote
 from partners.models import Organisation
 from tests.factories import (
     ActionFactory,
     CoalitionFactory,
-    ObjectiveFactory,
-    PeriodFactory,
-    PlanFactory,
-    SubObjectiveFactory,
     build_plan,
+)
+from tests.imports.helpers import (
+    EXPORT_URL,
+    GOOD_ROWS,
+    HEADER,
+    ORGANISATION_HEADER,
+    ORGANISATION_IMPORT_URL,
+    ORGANISATION_PROCESS_URL,
+    confirm,
+    csv_file,
+    export_form_data,
+    flash_messages,
+    page_text,
+    row_messages,
+    upload,
 )
 
 # These test the admin for the coalitions the coordinator works for; the lines between
 # coalitions are drawn in tests/test_permissions.py.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
-IMPORT_URL = reverse("admin:actions_action_import")
-PROCESS_URL = reverse("admin:actions_action_process_import")
-EXPORT_URL = reverse("admin:actions_action_export")
-ORGANISATION_IMPORT_URL = reverse("admin:partners_organisation_import")
-ORGANISATION_PROCESS_URL = reverse("admin:partners_organisation_process_import")
-
 CONFIRM_BUTTON = "Confirmer l’importation"
-HEADER = [
-    "plan",
-    "code",
-    "titre",
-    "moyens",
-    "statut",
-    "avancement (%)",
-    "périodes",
-    "porteurs et partenaires",
-    "raison du statut",
-]
-GOOD_ROWS = [
-    {
-        "plan": "casal-essai",
-        "code": "1.1.1",
-        "titre": "Cartographier les jardins collectifs",
-        "moyens": "Inventaire avec les organismes.",
-        "statut": "En cours",
-        "avancement (%)": "20",
-        "périodes": "2016-2018, 2018-2019",
-        "porteurs et partenaires": "Coordo. CSSDL",
-        "raison du statut": "",
-    },
-    {
-        "plan": "casal-essai",
-        "code": "1.2.1",
-        "titre": "Former les bénévoles",
-        "moyens": "",
-        "statut": "À venir",
-        "avancement (%)": "",
-        "périodes": "2018-2019",
-        "porteurs et partenaires": "Tous",
-        "raison du statut": "",
-    },
-]
-
-
-@pytest.fixture
-def plan(db):
-    """casal-essai: periods 2016-2018 and 2018-2019, sub-objectives 1.1, 1.2 and 2.1."""
-    plan = PlanFactory(slug="casal-essai")
-    PeriodFactory(
-        plan=plan,
-        label="2016-2018",
-        start=datetime.date(2016, 4, 1),
-        end=datetime.date(2018, 3, 31),
-    )
-    PeriodFactory(
-        plan=plan,
-        label="2018-2019",
-        start=datetime.date(2018, 4, 1),
-        end=datetime.date(2019, 3, 31),
-    )
-    objective_1 = ObjectiveFactory(plan=plan, number=1)
-    SubObjectiveFactory(objective=objective_1, number=1)
-    SubObjectiveFactory(objective=objective_1, number=2)
-    SubObjectiveFactory(objective=ObjectiveFactory(plan=plan, number=2), number=1)
-    return plan
-
-
-# --- Driving the two-step import -------------------------------------------------------------
-
-
-def csv_file(rows, header=HEADER):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
-def format_index(client, url, title):
-    """The import/export form lists its formats as indexes: find the one named `title`."""
-    choices = client.get(url).context["form"].fields["format"].choices
-    return next(value for value, label in choices if label == title)
-
-
-def upload(client, content, *, name="actions.csv", title="csv", url=IMPORT_URL):
-    """First step: the dry run, which shows a preview or the errors."""
-    return client.post(
-        url,
-        {
-            "resource": "0",
-            "format": format_index(client, url, title),
-            "import_file": SimpleUploadedFile(name, content),
-        },
-    )
-
-
-def confirm(client, preview, url=PROCESS_URL):
-    """Second step: post the confirm form of the preview page back."""
-    form = preview.context["confirm_form"]
-    return client.post(url, {name: form[name].value() for name in form.fields})
-
-
-def page_text(response):
-    return html.unescape(response.content.decode())
-
-
-def row_messages(response):
-    """{row number: [messages]} for every refused row of the preview."""
-    result = response.context["result"]
-    messages = {row.number: list(row.error.messages) for row in result.invalid_rows}
-    for number, errors in result.row_errors():
-        messages.setdefault(number, []).extend(str(error.error) for error in errors)
-    return messages
-
-
-def flash_messages(response):
-    return [str(message) for message in response.wsgi_request._messages]
 
 
 # --- A good file -----------------------------------------------------------------------------
@@ -407,16 +299,6 @@ def test_imported_status_change_writes_the_trail_with_reason_and_author(
 # --- XLSX round trip -------------------------------------------------------------------------
 
 
-def export_form_data(client, title):
-    """The export form with every column ticked, in the format named `title`."""
-    form = client.get(EXPORT_URL).context["form"]
-    data = {"resource": "0", "format": format_index(client, EXPORT_URL, title)}
-    data.update(
-        {name: "on" for name, field in form.fields.items() if getattr(field, "resource_name", "")}
-    )
-    return data
-
-
 def export_xlsx(client):
     response = client.post(EXPORT_URL, export_form_data(client, "xlsx"))
     assert response.status_code == 200
@@ -477,9 +359,6 @@ def test_reimporting_an_xlsx_export_with_empty_text_cells_changes_nothing(coordi
 
 
 # --- Organisations ---------------------------------------------------------------------------
-
-
-ORGANISATION_HEADER = ["nom", "nom court", "type", "coalition", "notes"]
 
 
 def test_organisation_with_unknown_type_is_refused_with_allowed_values(coordinator_client):

@@ -13,11 +13,11 @@ from django.urls import reverse
 from imports.spreadsheets import neutralise
 from partners.models import Organisation
 from tests.factories import CoalitionFactory, OrganisationFactory
-from tests.imports.test_action_export_text import TYPED
-from tests.imports.test_action_resources import (
+from tests.imports.helpers import (
     ORGANISATION_HEADER,
     ORGANISATION_IMPORT_URL,
     ORGANISATION_PROCESS_URL,
+    TYPED,
     confirm,
     format_index,
     row_messages,

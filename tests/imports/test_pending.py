@@ -12,16 +12,8 @@ from actions.models import Action
 from actions.services import change_status
 from plans.groups import COORDINATION
 from plans.models import Membership, UploadedTable
-from tests.conftest import make_user
-from tests.imports.test_action_resources import (
-    GOOD_ROWS,
-    PROCESS_URL,
-    confirm,
-    csv_file,
-    flash_messages,
-    plan,  # noqa: F401 - fixture
-    upload,
-)
+from tests.helpers import make_user
+from tests.imports.helpers import GOOD_ROWS, PROCESS_URL, confirm, csv_file, flash_messages, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("coordinator_of_every_coalition")]
 
@@ -30,7 +22,7 @@ NOTHING_IMPORTED = "Rien n'a été importé"
 
 
 @pytest.fixture
-def colleague_client(django_user_model, plan):  # noqa: F811
+def colleague_client(django_user_model, plan):
     colleague = make_user(django_user_model, "coordo2", COORDINATION)
     Membership.objects.create(coalition=plan.coalition, user=colleague)
     client = Client()
@@ -43,7 +35,7 @@ def confirm_fields(preview):
     return {name: form[name].value() for name in form.fields}
 
 
-def test_the_file_waits_in_the_database_for_its_owner(coordinator_client, coordinator, plan):  # noqa: F811
+def test_the_file_waits_in_the_database_for_its_owner(coordinator_client, coordinator, plan):
     temporary = set(Path(tempfile.gettempdir()).iterdir())
 
     preview = upload(coordinator_client, csv_file(GOOD_ROWS))
@@ -62,7 +54,7 @@ def test_the_file_waits_in_the_database_for_its_owner(coordinator_client, coordi
 def test_someone_elses_confirmation_reads_and_deletes_nothing(
     coordinator_client,
     colleague_client,
-    plan,  # noqa: F811
+    plan,
 ):
     preview = upload(coordinator_client, csv_file(GOOD_ROWS))
 
@@ -76,7 +68,7 @@ def test_someone_elses_confirmation_reads_and_deletes_nothing(
 
 
 @pytest.mark.parametrize("forged", ["{name}", "../{name}", "/tmp/{name}", ""])
-def test_a_forged_name_reads_and_deletes_nothing(coordinator_client, plan, forged):  # noqa: F811
+def test_a_forged_name_reads_and_deletes_nothing(coordinator_client, plan, forged):
     preview = upload(coordinator_client, csv_file(GOOD_ROWS))
     with tempfile.NamedTemporaryFile(delete=False) as victim:
         victim.write(csv_file(GOOD_ROWS))
@@ -92,7 +84,7 @@ def test_a_forged_name_reads_and_deletes_nothing(coordinator_client, plan, forge
     assert UploadedTable.objects.count() == 1
 
 
-def test_a_row_saved_after_the_preview_refuses_the_import(coordinator_client, coordinator, plan):  # noqa: F811
+def test_a_row_saved_after_the_preview_refuses_the_import(coordinator_client, coordinator, plan):
     confirm(coordinator_client, upload(coordinator_client, csv_file(GOOD_ROWS)))
     action = Action.objects.get(plan=plan, code="1.1.1")
     retitled = [{**GOOD_ROWS[0], "titre": "Cartographier et relier les jardins"}]
@@ -108,7 +100,7 @@ def test_a_row_saved_after_the_preview_refuses_the_import(coordinator_client, co
     assert action.title == "Cartographier les jardins, version du comité"
 
 
-def test_a_change_the_file_does_not_touch_is_kept(coordinator_client, coordinator, plan):  # noqa: F811
+def test_a_change_the_file_does_not_touch_is_kept(coordinator_client, coordinator, plan):
     """Someone ticks "porteur à trouver" after the preview: the import does not show it, goes
     through, and leaves her tick (the row is read again, locked, at the confirmation)."""
     confirm(coordinator_client, upload(coordinator_client, csv_file(GOOD_ROWS)))
@@ -128,7 +120,7 @@ def test_a_change_the_file_does_not_touch_is_kept(coordinator_client, coordinato
 @pytest.mark.parametrize("fingerprint", ["", None])
 def test_a_confirmation_without_its_fingerprint_writes_nothing(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
     fingerprint,
 ):
     preview = upload(coordinator_client, csv_file(GOOD_ROWS))

@@ -10,19 +10,17 @@ import datetime
 import io
 
 import pytest
-from django.core.management import call_command
 from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font
 
-from actions.models import Action, ProgressNote, Target
+from actions.models import Action, ProgressNote
 from imports import table_import
 from imports.table_import import IGNORE, TableError
 from partners.models import ActionPartner, Organisation
-from plans.models import Objective, Plan, SubObjective
-from reports import workbook
+from plans.models import Objective, SubObjective
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -32,17 +30,10 @@ from tests.factories import (
     PlanFactory,
     SubObjectiveFactory,
 )
-from tests.plans.sources import ROOT
+from tests.imports.helpers import HISTORY_MODELS, exported, preview_of, snapshot
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = ROOT / "fixtures"
-SEEDED = {
-    "casal-2016-2020": "casal_2016_2020.json",
-    "lachine-2018-2021": "lachine_2018_2021.json",
-}
-SINCE = datetime.date(2020, 1, 1)
-HISTORY_MODELS = (Objective, SubObjective, Action, Target, ActionPartner, Organisation)
 WRITTEN_MODELS = (*HISTORY_MODELS, ProgressNote)
 
 # The Word table of a plan, saved as Excel: a title row, a blank row, headers on row 3.
@@ -108,45 +99,10 @@ def code_rows(*actions):
     return [["1", f"Objectif 1 : {OBJECTIVE_TITLE}"], ["1.1", SUB_TITLE], *actions]
 
 
-def preview_of(plan, data, filename="plan.xlsx", mapping=None):
-    table_file = table_import.read(data, filename)
-    if mapping is None:
-        mapping = table_import.guess_mapping(table_file.headers, list(plan.periods.all()))
-    return table_import.build_preview(plan, table_file, mapping)
-
-
 def import_file(plan, data, user, filename="plan.xlsx"):
     preview = preview_of(plan, data, filename)
     table_import.apply(preview, user=user)
     return preview
-
-
-def exported(plan, language="fr"):
-    stream = io.BytesIO()
-    workbook.export(plan, stream, since=SINCE, language=language)
-    return stream.getvalue()
-
-
-def snapshot(plan):
-    """Everything an import could change in the plan, with the history that records it."""
-    in_plan = {"action__plan": plan}
-    return {
-        "objectives": list(plan.objectives.order_by("pk").values()),
-        "sub_objectives": list(
-            SubObjective.objects.filter(objective__plan=plan).order_by("pk").values()
-        ),
-        "actions": list(plan.actions.order_by("pk").values()),
-        "periods": sorted(
-            Action.periods.through.objects.filter(**in_plan).values_list(
-                "action__code", "period__label"
-            )
-        ),
-        "targets": list(Target.objects.filter(**in_plan).order_by("pk").values()),
-        "partners": list(ActionPartner.objects.filter(**in_plan).order_by("pk").values()),
-        "notes": list(ProgressNote.objects.filter(**in_plan).order_by("pk").values()),
-        "organisations": list(Organisation.objects.order_by("pk").values()),
-        "history": {model.__name__: model.history.count() for model in HISTORY_MODELS},
-    }
 
 
 def written():
@@ -172,14 +128,6 @@ def only_message(messages):
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(params=sorted(SEEDED))
-def seeded_plan(request):
-    call_command(
-        "loaddata", FIXTURES / "themes.json", FIXTURES / SEEDED[request.param], verbosity=0
-    )
-    return Plan.objects.get(slug=request.param)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from actions.models import Action
 from plans.groups import COORDINATION
 from plans.models import Membership, Objective, SubObjective, UploadedTable
 from reports import workbook
-from tests.conftest import make_user
 from tests.factories import (
     ActionFactory,
     ObjectiveFactory,
@@ -28,6 +27,8 @@ from tests.factories import (
     SubObjectiveFactory,
     build_plan,
 )
+from tests.helpers import make_user
+from tests.imports.helpers import import_url
 
 # These test the admin for the coalitions the coordinator works for; the lines between
 # coalitions are drawn in tests/test_permissions.py.
@@ -76,10 +77,6 @@ def xlsx(headers=HEADERS, rows=ROWS, name="plan.xlsx"):
     stream = io.BytesIO()
     book.save(stream)
     return SimpleUploadedFile(name, stream.getvalue())
-
-
-def import_url(plan):
-    return reverse("admin:plans_plan_import_table", args=[plan.pk])
 
 
 def change_url(plan):

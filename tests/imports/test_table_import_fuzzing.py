@@ -32,6 +32,7 @@ from partners.models import Organisation
 from plans.models import Membership, Objective, Plan, SubObjective
 from reports import workbook
 from tests import fuzzing
+from tests.imports.helpers import rezipped
 
 pytestmark = [
     pytest.mark.django_db,
@@ -271,18 +272,6 @@ def small_workbook():
     sheet["B2"].font = Font(bold=True)  # a style that the sheet's cell points to
     stream = io.BytesIO()
     book.save(stream)
-    return stream.getvalue()
-
-
-def rezipped(data, change):
-    """The workbook's zip written anew after `change` to its {name: bytes} parts."""
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    parts = {name: archive.read(name) for name in archive.namelist()}
-    change(parts)
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, content in parts.items():
-            out.writestr(name, content)
     return stream.getvalue()
 
 

@@ -30,16 +30,15 @@ from plans.models import Objective, Period, Plan, SubObjective, UploadedTable
 from reports import workbook
 from tests import fuzzing
 from tests.factories import CoalitionFactory, PeriodFactory, PlanFactory
-from tests.imports.test_action_resources import (
+from tests.imports.helpers import (
     GOOD_ROWS,
     HEADER,
     csv_file,
+    import_url,
     page_text,
-    plan,  # noqa: F401 - fixture
+    rezipped,
     upload,
 )
-from tests.imports.test_table_import_admin import import_url
-from tests.imports.test_table_import_fuzzing import rezipped
 
 # These test the admin for the coalitions the coordinator works for; the lines between
 # coalitions are drawn in tests/test_permissions.py.
@@ -115,7 +114,7 @@ def written():
     return fuzzing.snapshot(), list(UploadedTable.objects.values_list("pk", flat=True))
 
 
-def refusal_on_table_import(client, plan, name, data):  # noqa: F811
+def refusal_on_table_import(client, plan, name, data):
     """The messages under the file field of the plan's table import, checking that the page
     shows them and that nothing was written."""
     before = written()
@@ -147,7 +146,7 @@ def refusal_on_list_import(client, name, data, title):
     return messages
 
 
-def refusals(client, plan, name, data, title):  # noqa: F811
+def refusals(client, plan, name, data, title):
     """The messages of both paths, which say the same."""
     return (
         refusal_on_table_import(client, plan, name, data),
@@ -161,7 +160,7 @@ def refusals(client, plan, name, data, title):  # noqa: F811
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_a_file_over_the_default_size_limit_is_refused_on_both_paths(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
     kind,
 ):
     """6 Mo against the default 5: the page says so, and the file never reaches the
@@ -211,7 +210,7 @@ def test_a_request_longer_than_the_limits_keeps_nothing_of_its_files(settings, r
 
 def test_a_file_under_the_limit_but_over_djangos_spooling_size_is_read_from_memory(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     data = csv_file(GOOD_ROWS) + b"\n" * (3 * MB)
 
@@ -229,7 +228,7 @@ def test_a_file_under_the_limit_but_over_djangos_spooling_size_is_read_from_memo
 
 def test_a_zip_bomb_is_refused_by_its_ratio_before_it_is_inflated(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     data = bomb()
     part = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET)
@@ -243,7 +242,7 @@ def test_a_zip_bomb_is_refused_by_its_ratio_before_it_is_inflated(
 
 def test_a_zip_that_declares_gigabytes_is_refused_before_anything_is_inflated(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     data = declaring(xlsx(table()), SHEET, 2 * 1024 * MB)
 
@@ -258,7 +257,7 @@ def test_a_zip_that_declares_gigabytes_is_refused_before_anything_is_inflated(
 
 def test_a_part_read_whole_past_its_limit_reads_as_damaged(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
     monkeypatch,
 ):
     """openpyxl reads the style sheet, the workbook's parts list… whole: none may inflate
@@ -272,7 +271,7 @@ def test_a_part_read_whole_past_its_limit_reads_as_damaged(
 
 def test_a_zip_that_hides_how_much_it_inflates_reads_as_damaged(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     """Its directory declares 2 Ko for a sheet that inflates to 10 Mo: zipfile inflates no
     more than what is declared, and the sheet then fails its checksum."""
@@ -287,7 +286,7 @@ def test_a_zip_that_hides_how_much_it_inflates_reads_as_damaged(
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_too_many_rows_are_refused(coordinator_client, plan, settings, kind):  # noqa: F811
+def test_too_many_rows_are_refused(coordinator_client, plan, settings, kind):
     settings.IMPORT_MAX_ROWS = 20
     name, data = in_format(kind, table(GOOD_ROWS * 10))  # 21 rows with the header
 
@@ -302,7 +301,7 @@ def test_too_many_rows_are_refused(coordinator_client, plan, settings, kind):  #
 
 def test_rows_far_down_a_sheet_are_refused_without_reading_the_rows_above(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     """One cell in the sheet's last row, 1 048 576: nothing is padded up to it."""
     data = sheet_xml(
@@ -321,7 +320,7 @@ def test_rows_far_down_a_sheet_are_refused_without_reading_the_rows_above(
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_too_many_columns_are_refused(coordinator_client, plan, settings, kind):  # noqa: F811
+def test_too_many_columns_are_refused(coordinator_client, plan, settings, kind):
     settings.IMPORT_MAX_COLUMNS = 10
     rows = [[*row, "", "note"] for row in table()]  # 11 columns
     name, data = in_format(kind, rows)
@@ -337,7 +336,7 @@ def test_too_many_columns_are_refused(coordinator_client, plan, settings, kind):
 
 def test_a_first_line_of_quotes_and_commas_is_refused_without_being_sniffed_whole(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
     monkeypatch,
 ):
     """Found in review: csv.Sniffer takes a time that grows with the square of the line it
@@ -358,7 +357,7 @@ def test_a_first_line_of_quotes_and_commas_is_refused_without_being_sniffed_whol
     assert sniffed and max(sniffed) <= 4096
 
 
-def test_a_row_of_16384_columns_is_refused(coordinator_client, plan):  # noqa: F811
+def test_a_row_of_16384_columns_is_refused(coordinator_client, plan):
     name, data = in_format("xlsx", [HEADER + ["x"] * (16_384 - len(HEADER))])
 
     messages = refusals(coordinator_client, plan, name, data, "xlsx")
@@ -368,7 +367,7 @@ def test_a_row_of_16384_columns_is_refused(coordinator_client, plan):  # noqa: F
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_too_many_cells_are_refused(coordinator_client, plan, settings, kind):  # noqa: F811
+def test_too_many_cells_are_refused(coordinator_client, plan, settings, kind):
     settings.IMPORT_MAX_CELLS = 20
     name, data = in_format(kind, table(GOOD_ROWS * 2))  # 5 rows of 9 cells
 
@@ -383,7 +382,7 @@ def test_too_many_cells_are_refused(coordinator_client, plan, settings, kind):  
 
 def test_a_forged_dimension_is_not_read_as_the_size_of_the_sheet(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     """The sheet declares A1:XFD1048576, 17 billion cells; openpyxl's read-only rows would
     pad every row to it. The file's two actions are read, and nothing more."""
@@ -407,7 +406,7 @@ def test_a_forged_dimension_is_not_read_as_the_size_of_the_sheet(
 
 def test_a_csv_named_xlsx_read_as_a_workbook_is_refused_with_the_way_out(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     data = csv_file(GOOD_ROWS)
 
@@ -421,7 +420,7 @@ def test_a_csv_named_xlsx_read_as_a_workbook_is_refused_with_the_way_out(
     assert table_message.startswith("« plan.xlsx » n'est pas un tableur.")
 
 
-def test_a_zip_that_is_no_workbook_reads_as_damaged(coordinator_client, plan):  # noqa: F811
+def test_a_zip_that_is_no_workbook_reads_as_damaged(coordinator_client, plan):
     stream = io.BytesIO()
     with zipfile.ZipFile(stream, "w") as archive:
         archive.writestr("notes.txt", "Des notes, pas un classeur.")
@@ -433,7 +432,7 @@ def test_a_zip_that_is_no_workbook_reads_as_damaged(coordinator_client, plan):  
 
 def test_a_workbook_of_the_wrong_format_is_refused_in_plain_words(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     """A workbook read as CSV: import-export showed "'ValueError' encountered while trying to
     read file"."""
@@ -451,7 +450,7 @@ def without_dimension(xml):
 
 def test_a_sheet_whose_first_row_is_missing_reads_its_header_from_the_next(
     coordinator_client,
-    plan,  # noqa: F811
+    plan,
 ):
     """Hypothesis (tests/imports/test_action_resources_fuzzing.py): a sheet without a
     dimension whose first row is missing. import-export read its header as [], tablib kept no

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from partners.models import ActionPartner
-from tests.actions.test_admin import change_form_data, formset_data
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, build_plan
+from tests.helpers import change_form_data, formset_data
 
 # These test the admin for the coalitions the coordinator works for; the lines between
 # coalitions are drawn in tests/test_permissions.py.

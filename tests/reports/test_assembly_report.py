@@ -15,8 +15,8 @@ from dashboard.changes import DEFAULT_LOOKBACK
 from plans.models import Assembly, Membership
 from reports import pdf
 from tests.dashboard.reading import french_date, main_text
-from tests.dashboard.test_pages import query_counts
 from tests.factories import PeriodFactory, build_plan
+from tests.helpers import query_counts
 
 
 def report_url(plan, query=""):

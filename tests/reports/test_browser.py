@@ -5,11 +5,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.dashboard import test_browser as dashboard
-from tests.dashboard.test_browser import PLAN_PATH, PLAN_TITLE, STARTED, log_in, shoot
-
-# The seeded CASAL plan with its member and coordinator, as the dashboard's browser tests have it.
-casal = dashboard.casal
+from tests.helpers import PLAN_PATH, PLAN_TITLE, STARTED, log_in, shoot
 
 
 def test_coordinator_downloads_the_workbook_and_the_report_then_reimports_the_workbook(

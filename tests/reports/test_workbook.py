@@ -22,7 +22,6 @@ from partners.models import ActionPartner
 from plans.models import Assembly, Membership, Plan, Review
 from reports import workbook
 from tests.dashboard.reading import login_redirect
-from tests.dashboard.test_pages import query_counts
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -35,6 +34,7 @@ from tests.factories import (
     TargetValueFactory,
     build_plan,
 )
+from tests.helpers import query_counts
 from tests.plans.sources import ROOT
 
 pytestmark = pytest.mark.django_db

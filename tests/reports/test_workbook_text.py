@@ -31,12 +31,7 @@ from plans.models import (
     SubObjective,
 )
 from reports import workbook
-from tests.imports.test_table_import import (
-    exported,
-    preview_of,
-    seeded_plan,  # noqa: F401 - fixture
-    snapshot,
-)
+from tests.imports.helpers import exported, preview_of, snapshot
 from tests.plans.sources import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +176,7 @@ def type_formula_like_text(plan):
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_formula_like_text_reads_back_as_no_change(seeded_plan, coordinator, language):  # noqa: F811
+def test_formula_like_text_reads_back_as_no_change(seeded_plan, coordinator, language):
     type_formula_like_text(seeded_plan)
     data = exported(seeded_plan, language)
     before = snapshot(seeded_plan)
@@ -196,7 +191,7 @@ def test_formula_like_text_reads_back_as_no_change(seeded_plan, coordinator, lan
     assert snapshot(seeded_plan) == before
 
 
-def test_the_workbook_keeps_carriage_returns_and_tabs(seeded_plan):  # noqa: F811
+def test_the_workbook_keeps_carriage_returns_and_tabs(seeded_plan):
     type_formula_like_text(seeded_plan)
 
     book = load_workbook(io.BytesIO(exported(seeded_plan)), read_only=True)

@@ -1,11 +1,17 @@
-"""The world of tests/test_permissions.py: two coalitions that must never see each other's
-data, an organisation they share, a theme of the province, and the five people who knock on
-every door.
+"""The A/B world, the `coalitions` fixture of tests/conftest.py: two coalitions that must
+never see each other's data, an organisation they share, a theme of the province, and the
+people who knock on every door. The permission matrix (tests/test_permissions.py) and the
+dashboard's access tests (tests/dashboard/test_access.py) read it.
 
 Everything of coalition A carries the word "Ananas" (titles, names, slugs), everything of
 coalition B "Bergamote": a page that shows one of these words to someone who is not of that
-coalition has leaked. Each coalition also has one deleted object of every kind the admin's
-trash lists (`side.trash`).
+coalition has leaked. The names read as the access tests say them too: "Coalition Ananas" is
+"Coalition A", "Plan de la coalition Ananas" is "Plan de la coalition A". Each coalition also
+has one deleted object of every kind the admin's trash lists (`side.trash`).
+
+The people: the member of A (group Membres, a seat at A with A's organisation), the
+coordinators of A and of B (group Coordination, a seat at their own coalition), a superuser,
+and an outsider (an account, no group and no seat).
 """
 
 import datetime
@@ -33,7 +39,6 @@ from plans.models import (
     ReviewMeeting,
     ReviewStaff,
 )
-from tests.conftest import PASSWORD, make_user
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -48,8 +53,10 @@ from tests.factories import (
     TargetValueFactory,
     ThemeFactory,
 )
+from tests.helpers import PASSWORD, make_user
 
 MARKERS = {"A": "Ananas", "B": "Bergamote"}
+# The matrix's people; the world also has an outsider, whom the access tests ask.
 USERS = ["anon", "member_a", "coord_a", "coord_b", "superuser"]
 # The coalition each named user is a member of; the superuser reads all, anon none.
 HOME = {"member_a": "A", "coord_a": "A", "coord_b": "B"}
@@ -149,7 +156,9 @@ def build_side(side, theme, shared):
     coalition = CoalitionFactory(
         name=f"Coalition {marker}", short_name=marker[:3].upper(), slug=f"coalition-{slug}"
     )
-    plan = PlanFactory(coalition=coalition, title=f"Plan {marker}", slug=f"plan-{slug}")
+    plan = PlanFactory(
+        coalition=coalition, title=f"Plan de la coalition {marker}", slug=f"plan-{slug}"
+    )
     period = PeriodFactory(plan=plan, label=f"Période {marker}")
     objective = ObjectiveFactory(plan=plan, number=1, title=f"Objectif {marker}")
     sub_objective = SubObjectiveFactory(
@@ -157,9 +166,11 @@ def build_side(side, theme, shared):
     )
     # Saved twice, so that its history has an older version to revert to.
     action = ActionFactory(
-        sub_objective=sub_objective, code="1.1.1", title=f"Action {marker} (première version)"
+        sub_objective=sub_objective,
+        code="1.1.1",
+        title=f"Action propre à {marker} (première version)",
     )
-    action.title = f"Action {marker}"
+    action.title = f"Action propre à {marker}"
     action.save()
     action.periods.set([period])
     action.themes.set([theme])
@@ -253,7 +264,7 @@ def throw_away(side):
 
 
 def build_world():
-    theme = ThemeFactory(name="Thème commun", code="theme-commun")
+    theme = ThemeFactory(name="Accès économique", code="theme-commun")
     # No coalition of its own, linked to actions of both coalitions.
     shared = OrganisationFactory(name="Organisme partagé", short_name="PARTAGE")
     world = SimpleNamespace(theme=theme, shared=shared)
@@ -265,6 +276,7 @@ def build_world():
         "coord_a": make_user(model, "coordo_a", COORDINATION),
         "coord_b": make_user(model, "coordo_b", COORDINATION),
         "superuser": model.objects.create_superuser(username="admin_total", password=PASSWORD),
+        "outsider": make_user(model, "passant", is_staff=False),
     }
     for user, side in HOME.items():
         seat = Membership.objects.create(

@@ -1,0 +1,231 @@
+"""What several test modules share: the named users, posting an admin form back as a browser
+would, counting a page's queries as the plan grows, logging in in a real browser.
+
+Fixtures live in the conftest.py files; test modules never import from one another."""
+
+import contextlib
+import datetime
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+from django.contrib.auth.models import Group
+from django.db.models.signals import post_save
+from django.forms import MultiWidget
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from actions.models import Action, Target
+from actions.services import change_status
+from plans.models import (
+    Assembly,
+    Coalition,
+    Membership,
+    Review,
+    ReviewFunding,
+    ReviewItem,
+    ReviewMeeting,
+    ReviewStaff,
+)
+from tests.factories import (
+    CoalitionFactory,
+    TargetFactory,
+    TargetValueFactory,
+    ThemeFactory,
+    build_plan,
+)
+
+PASSWORD = "mot-de-passe-de-test"
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+SHOTS = Path("/tmp/browser-shots")
+
+
+# --- People ----------------------------------------------------------------------------------
+
+
+def make_user(django_user_model, username, group=None, is_staff=True):
+    user = django_user_model.objects.create_user(
+        username=username, password=PASSWORD, is_staff=is_staff
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def logs_in(client, username, password):
+    """Whether the login page lets this person in, as she would log in (with django-axes
+    counting the attempt, which Client.login() would bypass)."""
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    return response.status_code == 302
+
+
+@contextlib.contextmanager
+def member_of_every_coalition(user):
+    """`user` is a member of every coalition the test has or creates meanwhile."""
+
+    def join(sender, instance, created, **kwargs):
+        if created:
+            Membership.objects.get_or_create(coalition=instance, user=user)
+
+    for coalition in Coalition.objects.all():
+        join(Coalition, coalition, created=True)
+    uid = f"joins-{user.pk}"
+    post_save.connect(join, sender=Coalition, weak=False, dispatch_uid=uid)
+    try:
+        yield user
+    finally:
+        post_save.disconnect(sender=Coalition, dispatch_uid=uid)
+
+
+# --- Posting a rendered admin form back, as a browser would ----------------------------------
+
+
+def form_data(form):
+    """The values a browser would post for `form` as rendered (unchecked boxes left out)."""
+    data = {}
+    for field in form:
+        value = field.value()
+        widget = field.field.widget
+        if isinstance(widget, MultiWidget):  # e.g. the list's status and the status seen
+            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+            for suffix, part in zip(widget.widgets_names, parts, strict=True):
+                data[field.html_name + suffix] = "" if part is None else str(part)
+            continue
+        if value is False:
+            continue
+        if value is True:
+            value = "on"
+        elif value is None:
+            value = ""
+        elif isinstance(value, list | tuple):
+            value = [str(item) for item in value]
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        data[field.html_name] = value if isinstance(value, list) else str(value)
+        if field.field.show_hidden_initial:
+            data[field.html_initial_name] = data[field.html_name]
+    return data
+
+
+def formset_data(formset):
+    data = form_data(formset.management_form)
+    for form in formset.forms:
+        data.update(form_data(form))
+    return data
+
+
+def change_form_data(response):
+    """The whole change form as rendered: the action's fields and every inline's rows."""
+    data = form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        data.update(formset_data(inline.formset))
+    return data
+
+
+def row_index(data, prefix, pk):
+    """Index of the inline row of object `pk` in the posted data."""
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    return next(i for i in range(total) if data.get(f"{prefix}-{i}-id") == str(pk))
+
+
+# --- Query counts that must not grow with the plan -------------------------------------------
+
+# (actions in the plan, partners, targets, values, related actions and edits per action)
+SIZES = [(5, 1), (60, 3)]
+
+
+def rich_plan(*, actions, per_action, author, theme):
+    """build_plan with everything a page reads, `per_action` of each kind on every action:
+    partners, counted targets with their values, related actions, notes and edits in its
+    history; plus themes, a review and an assembly."""
+    coalition = CoalitionFactory()
+    Membership.objects.create(coalition=coalition, user=author)
+    Assembly.objects.create(
+        coalition=coalition, date=timezone.localdate() - datetime.timedelta(days=10)
+    )
+    plan, created = build_plan(
+        actions=actions, coalition=coalition, partners_per_action=per_action
+    )
+    review = Review.objects.create(
+        plan=plan, title="Bilan", start=datetime.date(2017, 4, 1), end=datetime.date(2018, 3, 31)
+    )
+    for order in range(per_action):
+        ReviewFunding.objects.create(review=review, funder=f"Bailleur {order}", amount=1000)
+        ReviewMeeting.objects.create(review=review, body=f"Comité {order}", count=2)
+        ReviewStaff.objects.create(review=review, role=f"Rôle {order}")
+        ReviewItem.objects.create(review=review, kind=ReviewItem.Kind.RESULT, text="Fait.")
+    for index, action in enumerate(created):
+        action.themes.add(theme)
+        action.related_actions.add(*created[max(0, index - per_action) : index])
+        for order in range(per_action):
+            target = TargetFactory(action=action, kind=Target.Kind.COUNT, target_value=10)
+            TargetValueFactory(target=target, value=3, date=datetime.date(2017, 1, 1))
+            TargetValueFactory(target=target, value=7)
+            action.title = f"{action.title} ({order})"
+            change_status(
+                action=action,
+                status=Action.Status.IN_PROGRESS,
+                user=author,
+                note=f"Démarrée, étape {order}.",
+            )
+    return SimpleNamespace(
+        plan=plan,
+        action=created[1],
+        organisation=created[1].partner_links.first().organisation,
+        theme=theme,
+    )
+
+
+def query_counts(client, author, assert_max_queries, *, address, cap, check):
+    """The queries of one page at both SIZES of rich_plan, each under `cap`, once the
+    per-process caches are warm; `check(response, data, actions)` asserts it is a real page."""
+    client.force_login(author)
+    theme = ThemeFactory()
+    counts = []
+    for actions, per_action in SIZES:
+        data = rich_plan(actions=actions, per_action=per_action, author=author, theme=theme)
+        client.get(address(data))  # warm the per-process caches
+        # `captured` is a django.test.utils.CaptureQueriesContext.
+        with assert_max_queries(cap) as captured:
+            response = client.get(address(data))
+        check(response, data, actions)
+        counts.append(len(captured))
+    return counts
+
+
+# --- In a real browser: the seeded CASAL plan (the `casal` fixture of tests/conftest.py) -----
+
+PLAN_SLUG = "casal-2016-2020"
+PLAN_TITLE = "Plan d'action opérationnel du CASAL 2016-2020"
+PLAN_PATH = f"/plans/{PLAN_SLUG}/"
+STARTED = "1.1.1"  # the action the coordinator starts; the CSDL is one of its partners
+
+
+def shoot(page, name):
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+def fill_login_form(page, username):
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    page.get_by_label("Nom d’utilisateur").fill(username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+
+def log_in(page, user, path="/"):
+    """Log in through the dashboard's login page, then land on `path`."""
+    page.goto(f"/comptes/login/?next={path}")
+    fill_login_form(page, user.username)
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
