@@ -17,6 +17,7 @@ from imports import layout
 from imports.table_import.mapping import IGNORE, PERIOD_PREFIX, check_mapping, column_name
 from imports.table_import.reading import TableError, cell_text, normalise, same_text
 from partners.models import ActionPartner, Organisation
+from plans.formats import yes_no
 from plans.models import SubObjective
 
 BULLETS = "•◦▪·-–—*"
@@ -468,10 +469,6 @@ def status_names():
                 names[normalise(status.label)] = status.value
     names.update({normalise(status.value): status.value for status in Action.Status})
     return names
-
-
-def yes_no(value):
-    return _("oui") if value else _("non")
 
 
 def partner_lines(value):

@@ -23,7 +23,7 @@ from backups.backup import backup_models
 from partners.models import Organisation
 from plans.groups import PLAN_DATA_APPS
 from plans.models import Coalition
-from tests import permissions_world as world
+from tests import world
 
 # Not plan data: an uploaded table waits a few minutes for its import to be confirmed.
 NOT_PLAN_DATA = {"plans.UploadedTable"}
