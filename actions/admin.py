@@ -22,6 +22,7 @@ from actions.services import (
 from backoffice.admin import PlanDataAdmin, PlanDataInline
 from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
+from plans import formats
 from plans.models import Objective, Period, SubObjective
 from plans.versions import StaleVersion, who_and_when
 
@@ -136,7 +137,7 @@ class TargetInline(PlanDataInline):
         if not values:
             return "—"
         latest = values[0]  # TargetValue.Meta.ordering puts the newest first
-        return f"{latest.value.normalize():f} ({latest.date:%Y-%m-%d})"
+        return f"{latest.value.normalize():f} ({formats.iso_day(latest.date)})"
 
 
 class ProgressNoteInline(PlanDataInline):

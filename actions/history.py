@@ -10,6 +10,7 @@ before a deletion stays removed and a link a deletion took comes back with eithe
 from django.conf import settings
 from simple_history.models import HistoricalRecords
 
+from plans.services import set_author
 from plans.versions import in_transaction, lock
 
 
@@ -56,7 +57,7 @@ class HistoricalRecordsBothEnds(HistoricalRecords):
         others.discard(instance.pk)  # an action linked to itself is recorded already
         for other in model._base_manager.filter(pk__in=others).order_by("pk"):
             if hasattr(instance, "_history_user"):
-                other._history_user = instance._history_user
+                set_author(other, user=instance._history_user)
             self.create_historical_record(other, "~")
 
     @staticmethod

@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from actions.history import HistoricalRecordsBothEnds
+from plans import formats
 from plans.models import Period, Plan, SubObjective, Theme
 
 CODE_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -322,7 +323,7 @@ class TargetValue(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.value} ({self.date:%Y-%m-%d})"
+        return f"{self.value} ({formats.iso_day(self.date)})"
 
     def clean(self):
         if self.target_id and self.target.kind != Target.Kind.COUNT:

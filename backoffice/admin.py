@@ -51,7 +51,7 @@ def view_on_site(request, content_type_id, object_id):
 
 class VersionedAdminMixin:
     """Forms, inline rows and list rows that refuse to overwrite a newer save
-    (plans/versions.py)."""
+    (backoffice/versions.py)."""
 
     form = VersionedModelForm
 
@@ -87,9 +87,9 @@ def retried_once(save):
 
 
 class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
-    """Every plan-data admin: its coalitions only (plans/scoping.py), with history, and no
+    """Every plan-data admin: its coalitions only (backoffice/scoping.py), with history, and no
     silent overwrite, even for two saves at the same instant: every page that saves does so
-    in one transaction that locks what it compares before reading it (plans/versions.py)."""
+    in one transaction that locks what it compares before reading it (backoffice/versions.py)."""
 
     def get_object(self, request, object_id, from_field=None):
         field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
@@ -167,7 +167,7 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
         kwargs.setdefault("formset", VersionedModelFormSet)
         return super().get_changelist_formset(request, **kwargs)
 
-    # --- Deleted objects, restored with what their deletion took (plans/trash.py) -------
+    # --- Deleted objects, restored with what their deletion took (backoffice/trash.py) ---
 
     def restorable(self, request):
         """Restoring adds the object back: those who may add it may restore it."""

@@ -234,8 +234,7 @@ def _point_back(instance, user):
             if getattr(latest, field.attname) != instance.pk:
                 continue  # changed since, on purpose: its history says to what
             setattr(row, field.attname, instance.pk)
-            row._change_reason = CHANGE_REASON
-            set_author(row, user=user)
+            set_author(row, user=user, reason=CHANGE_REASON)
             row.save(update_fields=[field.attname])
 
 
@@ -294,8 +293,7 @@ def restore(*, record, user):
                         _("« %(object)s » ne peut pas être restauré : %(errors)s")
                         % {"object": describe(instance), "errors": " ".join(error.messages)}
                     ) from None
-                instance._change_reason = CHANGE_REASON
-                set_author(instance, user=user)
+                set_author(instance, user=user, reason=CHANGE_REASON)
                 instance.save(force_insert=True)
                 _keep_automatic_dates(deleted, instance)
                 restored.append((deleted, instance))

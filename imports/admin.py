@@ -29,7 +29,7 @@ from plans.models import (
 
 class PlanDataImportExportAdmin(PendingImportAdminMixin, ImportExportModelAdmin, PlanDataAdmin):
     """Import and export in CSV (as Excel writes it) and XLSX, with history; the file waits
-    for its confirmation in the database, for its owner (plans/pending_imports.py)."""
+    for its confirmation in the database, for its owner (imports/pending.py)."""
 
     formats = IMPORT_FORMATS
     import_template_name = "admin/import_export/plan_data_import.html"

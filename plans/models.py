@@ -8,6 +8,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from plans import formats
+
 # A plan is an adopted document: its parts never move to another plan, or their actions'
 # codes, periods and plan would disagree.
 MOVE_ACROSS_PLANS = _(
@@ -319,7 +321,7 @@ class Assembly(models.Model):
         ]
 
     def __str__(self):
-        return self.title or f"{self.coalition} – {self.date:%Y-%m-%d}"
+        return self.title or f"{self.coalition} – {formats.iso_day(self.date)}"
 
 
 class Review(models.Model):
@@ -404,7 +406,7 @@ class ReviewFunding(models.Model):
         ]
 
     def __str__(self):
-        decimals = 0 if self.amount == self.amount.to_integral_value() else 2
+        decimals = 0 if formats.is_whole(self.amount) else 2
         amount = number_format(self.amount, decimal_pos=decimals, force_grouping=True)
         return f"{self.funder} : {amount} $"
 

@@ -1,4 +1,4 @@
-"""The admin's list imports between their preview and their confirmation (plans/pending_imports):
+"""The admin's list imports between their preview and their confirmation (imports/pending):
 the file waits in the database for its owner only, a forged or borrowed name reads and deletes
 nothing, and a confirmation writes exactly what its preview showed, or nothing."""
 
