@@ -258,6 +258,11 @@ class Reader:
             )
         )
 
+    def readable(self, queryset):
+        """`queryset` (rows of one coalition each: actions, links, assemblies…) narrowed to
+        the coalitions this user reads."""
+        return queryset.filter(scope_q(queryset.model, self.coalition_ids))
+
     def may_change(self, obj, coalition_ids):
         """Whether the admin would let this user change `obj`, which belongs to those
         coalitions (none: only a superuser may)."""

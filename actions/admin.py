@@ -24,6 +24,7 @@ from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
 from plans import formats
 from plans.models import Objective, Period, SubObjective
+from plans.services import save_with_author, set_author
 from plans.versions import StaleVersion, who_and_when
 
 
@@ -289,9 +290,9 @@ class ActionAdmin(PlanDataImportExportAdmin):
             if isinstance(instance, ProgressNote):
                 save_note(instance, user=request.user)
             else:
-                instance.save()
+                save_with_author(instance, user=request.user)
         for deleted in formset.deleted_objects:
-            deleted.delete()
+            set_author(deleted, user=request.user).delete()
         formset.save_m2m()
         if formset.model is Target:
             self._record_new_values(request, formset)
@@ -436,7 +437,7 @@ class TargetAdmin(PlanDataAdmin):
         for value in formset.save(commit=False):
             save_target_value(value, user=request.user)
         for deleted in formset.deleted_objects:
-            deleted.delete()
+            set_author(deleted, user=request.user).delete()
         formset.save_m2m()
         return None
 

@@ -24,6 +24,7 @@ from backoffice.versions import (
     VersionedModelForm,
     VersionedModelFormSet,
 )
+from plans.services import save_with_author, set_author
 from plans.versions import VERSION_FIELD, in_transaction, is_conflict, lock, read_version_first
 
 admin.site.site_header = _("Suivi des plans d'action en sécurité alimentaire")
@@ -144,7 +145,15 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if not self.nothing_to_save(request, form, change):
-            super().save_model(request, obj, form, change)
+            save_with_author(obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        # Every row signed by the person saving, like every other write (plans/services.py).
+        for instance in formset.save(commit=False):
+            save_with_author(instance, user=request.user)
+        for deleted in formset.deleted_objects:
+            set_author(deleted, user=request.user).delete()
+        formset.save_m2m()
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history lets whoever reads the object post its revert form: saving an old

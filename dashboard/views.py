@@ -44,7 +44,7 @@ def last_assemblies(coalition_ids, today):
 def home(request):
     visible = reader(request).coalition_ids
     coalitions = Coalition.objects.filter(pk__in=visible).prefetch_related("plans")
-    rows = Action.objects.filter(plan__coalition__in=visible).summary("plan_id")
+    rows = reader(request).readable(Action.objects.all()).summary("plan_id")
     return render(
         request,
         "dashboard/home.html",
@@ -145,10 +145,8 @@ def organisation_detail(request, pk):
         Organisation.objects.all(),
         pk=pk,
     )
-    visible = reader(request).coalition_ids
     links = {
-        link.action_id: link
-        for link in organisation.action_links.filter(action__plan__coalition__in=visible)
+        link.action_id: link for link in reader(request).readable(organisation.action_links.all())
     }
     actions = list(across_plans(Action.objects.filter(pk__in=links)))
     for action in actions:
@@ -167,8 +165,7 @@ def organisation_detail(request, pk):
 
 @dashboard_view
 def theme_list(request):
-    visible = reader(request).coalition_ids
-    rows = Action.objects.filter(plan__coalition__in=visible).summary("themes")
+    rows = reader(request).readable(Action.objects.all()).summary("themes")
     rollups = {row["themes"]: Rollup.from_summary(row) for row in rows}
     themes = [(theme, rollups.get(theme.pk, Rollup())) for theme in Theme.objects.all()]
     return render(
@@ -181,9 +178,7 @@ def theme_list(request):
 @dashboard_view
 def theme_detail(request, code):
     theme = get_object_or_404(Theme, code=code)
-    actions = list(
-        across_plans(theme.actions.filter(plan__coalition__in=reader(request).coalition_ids))
-    )
+    actions = list(across_plans(reader(request).readable(theme.actions.all())))
     return render(
         request,
         "dashboard/theme.html",
