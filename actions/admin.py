@@ -24,7 +24,6 @@ from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
 from plans import formats
 from plans.models import Objective, Period, SubObjective
-from plans.services import save_with_author, set_author
 from plans.versions import StaleVersion, who_and_when
 
 
@@ -284,16 +283,14 @@ class ActionAdmin(PlanDataImportExportAdmin):
             note=form.cleaned_data.get("status_note", ""),
         )
 
+    def save_row(self, request, instance):
+        if isinstance(instance, ProgressNote):
+            save_note(instance, user=request.user)
+        else:
+            super().save_row(request, instance)
+
     def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, ProgressNote):
-                save_note(instance, user=request.user)
-            else:
-                save_with_author(instance, user=request.user)
-        for deleted in formset.deleted_objects:
-            set_author(deleted, user=request.user).delete()
-        formset.save_m2m()
+        super().save_formset(request, form, formset, change)
         if formset.model is Target:
             self._record_new_values(request, formset)
 
@@ -431,15 +428,11 @@ class TargetAdmin(PlanDataAdmin):
     autocomplete_fields = ["action"]
     inlines = [TargetValueInline]
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not TargetValue:
-            return super().save_formset(request, form, formset, change)
-        for value in formset.save(commit=False):
-            save_target_value(value, user=request.user)
-        for deleted in formset.deleted_objects:
-            set_author(deleted, user=request.user).delete()
-        formset.save_m2m()
-        return None
+    def save_row(self, request, instance):
+        if isinstance(instance, TargetValue):
+            save_target_value(instance, user=request.user)
+        else:
+            super().save_row(request, instance)
 
 
 @admin.register(ProgressNote)

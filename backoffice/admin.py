@@ -150,10 +150,14 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
     def save_formset(self, request, form, formset, change):
         # Every row signed by the person saving, like every other write (plans/services.py).
         for instance in formset.save(commit=False):
-            save_with_author(instance, user=request.user)
+            self.save_row(request, instance)
         for deleted in formset.deleted_objects:
             set_author(deleted, user=request.user).delete()
         formset.save_m2m()
+
+    def save_row(self, request, instance):
+        """Saves one inline row; an admin whose rows have a service of their own calls it."""
+        save_with_author(instance, user=request.user)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history lets whoever reads the object post its revert form: saving an old
