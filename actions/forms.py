@@ -1,5 +1,4 @@
 from django import forms
-from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from actions.models import Action, Target
 from actions.services import validate_status_change
 from backoffice.versions import VersionedModelForm
+from backoffice.widgets import DateInput
 from plans.versions import latest_records, version_of
 
 
@@ -164,7 +164,7 @@ class ChangeStatusForm(forms.Form):
     note = forms.CharField(
         label=_("Note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    date = forms.DateField(label=_("Date"), initial=timezone.localdate, widget=AdminDateWidget)
+    date = forms.DateField(label=_("Date"), initial=timezone.localdate, widget=DateInput)
     # "pk:version,…": the version of each chosen action when the page was shown.
     versions = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -203,7 +203,7 @@ class TargetInlineForm(VersionedModelForm):
     new_value = forms.DecimalField(
         label=_("nouvelle valeur"), required=False, min_value=0, max_digits=12, decimal_places=2
     )
-    new_value_date = forms.DateField(label=_("en date du"), required=False, widget=AdminDateWidget)
+    new_value_date = forms.DateField(label=_("en date du"), required=False, widget=DateInput)
 
     class Meta:
         model = Target

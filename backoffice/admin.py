@@ -1,13 +1,15 @@
 """What every plan-data ModelAdmin and inline shares: coalition scoping, no silent
 overwrite, readable history, and the trash."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, OperationalError, router, transaction
+from django.db import IntegrityError, OperationalError, models, router, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -24,6 +26,7 @@ from backoffice.versions import (
     VersionedModelForm,
     VersionedModelFormSet,
 )
+from backoffice.widgets import DateInput
 from plans.services import save_with_author, set_author
 from plans.versions import VERSION_FIELD, in_transaction, is_conflict, lock, read_version_first
 
@@ -48,6 +51,23 @@ def view_on_site(request, content_type_id, object_id):
     if obj is None or not model_admin.has_view_permission(request, obj):
         raise Http404
     return contenttype_views.shortcut(request, content_type_id, object_id)
+
+
+class PlainFormsMixin:
+    """Form fields that fit a non-technical coordinator's screen: native date pickers, and
+    next to a menu only the "add" button: editing or deleting a sub-objective or an
+    organisation from inside an action's page would change it for every action."""
+
+    formfield_overrides = {models.DateField: {"widget": DateInput}}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_change_related = False
+            widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield
 
 
 class VersionedAdminMixin:
@@ -87,10 +107,21 @@ def retried_once(save):
         return save()
 
 
-class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
+class PlanDataAdmin(CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, HistoryAdmin):
     """Every plan-data admin: its coalitions only (backoffice/scoping.py), with history, and no
     silent overwrite, even for two saves at the same instant: every page that saves does so
     in one transaction that locks what it compares before reading it (backoffice/versions.py)."""
+
+    # A long page's buttons at its top as well as at its bottom.
+    save_on_top = True
+
+    @property
+    def media(self):
+        media = super().media
+        if self.list_editable:
+            # Changed rows say they are not saved yet (static/js/unsaved-rows.js).
+            media += forms.Media(js=["js/unsaved-rows.js"])
+        return media
 
     def get_object(self, request, object_id, from_field=None):
         field = self.model._meta.get_field(from_field) if from_field else self.opts.pk
@@ -271,5 +302,7 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
         return TemplateResponse(request, "admin/recover_confirm.html", context)
 
 
-class PlanDataInline(CoalitionScopedAdmin, VersionedAdminMixin, admin.TabularInline):
+class PlanDataInline(
+    CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, admin.TabularInline
+):
     formset = VersionedInlineFormSet
