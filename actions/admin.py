@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from access.coalitions import scoped
-from actions.forms import ActionAdminForm, ActionChangeListForm, ChangeStatusForm, TargetInlineForm
+from actions.forms import (
+    ActionAdminForm,
+    ActionChangeListForm,
+    ActionListActionForm,
+    ChangeStatusForm,
+    TargetInlineForm,
+)
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import (
     change_status,
@@ -189,6 +195,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
     search_help_text = _("Cherche dans le code, le titre et les moyens.")
     autocomplete_fields = ["related_actions"]
     actions = ["change_status_action"]
+    action_form = ActionListActionForm
     inlines = [TargetInline, ProgressNoteInline]
     fieldsets = [
         (None, {"fields": ["sub_objective", "code", "title", "means", "loaded_version"]}),
