@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from actions.models import Action, Target
 from actions.services import change_status
+from plans.groups import COORDINATION
 from plans.models import (
     Assembly,
     Coalition,
@@ -54,7 +55,11 @@ SHOTS = Path("/tmp/browser-shots")
 # --- People ----------------------------------------------------------------------------------
 
 
-def make_user(django_user_model, username, group=None, is_staff=True):
+def make_user(django_user_model, username, group=None, is_staff=None):
+    """A person in `group`. Only coordinators enter the back-office by default (is_staff),
+    as setup_demo makes them: a member does when a coordinator grants it."""
+    if is_staff is None:
+        is_staff = group == COORDINATION
     user = django_user_model.objects.create_user(
         username=username, password=PASSWORD, is_staff=is_staff
     )
