@@ -234,3 +234,34 @@ def log_in(page, user, path="/"):
     page.goto(f"/comptes/login/?next={path}")
     fill_login_form(page, user.username)
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+
+
+# --- Accessibility -------------------------------------------------------------------------
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, impacts=("critical", "serious")):
+    """What axe-core (npm, package.json) finds on the page, of these impacts, one readable
+    line per rule. The page's context needs bypass_csp=True for the script to run. Without
+    `npm ci` the test is skipped, except in CI where it fails."""
+    import os
+
+    import pytest
+
+    if not AXE.exists():
+        reason = f"axe-core is not installed at {AXE} (npm ci)"
+        if "CI" in os.environ:
+            pytest.fail(f"{reason}; CI never skips the accessibility tests.", pytrace=False)
+        pytest.skip(reason)
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    )
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}"
+        for v in found
+        if v["impact"] in impacts
+    ]
