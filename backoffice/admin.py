@@ -1,23 +1,29 @@
 """What every plan-data ModelAdmin and inline shares: coalition scoping, no silent
 overwrite, readable history, and the trash."""
 
+import json
+from urllib.parse import quote as urlquote
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, models, router, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice import trash
+from backoffice import trash, wording
 from backoffice.history import HistoryAdmin
 from backoffice.scoping import CoalitionScopedAdmin
 from backoffice.versions import (
@@ -27,6 +33,7 @@ from backoffice.versions import (
     VersionedModelFormSet,
 )
 from backoffice.widgets import DateInput
+from backoffice.wording import Noun
 from plans.services import save_with_author, set_author
 from plans.versions import VERSION_FIELD, in_transaction, is_conflict, lock, read_version_first
 
@@ -107,7 +114,151 @@ def retried_once(save):
         return save()
 
 
-class PlanDataAdmin(CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, HistoryAdmin):
+class WordedInlineAdminFormSet(helpers.InlineAdminFormSet):
+    """Django's inline, whose "add a row" button names the row's model as a sentence should
+    (« Ajouter une cible », not « Ajouter un objet Cible supplémentaire »)."""
+
+    def inline_formset_data(self):
+        data = json.loads(super().inline_formset_data())
+        if noun := Noun.of(self.formset.model):
+            data["options"]["addText"] = noun.say(wording.ADD_ROW)
+        return json.dumps(data)
+
+
+class WordedAdminMixin:
+    """The admin's titles and messages in sentences that agree with the model
+    (backoffice/wording.py), where Django writes « Ajout de action » or « L'objet action … a
+    été modifié avec succès ». A title a caller passed in extra_context is kept."""
+
+    def noun(self):
+        return Noun.of(self.model)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        noun = self.noun()
+        name = self.opts.verbose_name
+        generic = {
+            gettext("Add %s") % name,
+            gettext("Change %s") % name,
+            gettext("View %s") % name,
+        }
+        if noun and context.get("title") in generic:
+            if add:
+                context["title"] = noun.say(wording.ADD)
+            elif self.has_change_permission(request, obj):
+                context["title"] = noun.say(wording.CHANGE)
+            else:
+                context["title"] = noun.say(wording.VIEW)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        if noun := self.noun():
+            if changelist.is_popup:
+                changelist.title = noun.say(wording.CHOOSE)
+            elif self.has_change_permission(request):
+                changelist.title = noun.say(wording.CHOOSE_TO_CHANGE)
+            else:
+                changelist.title = noun.say(wording.CHOOSE_TO_VIEW)
+        return changelist
+
+    def render_delete_form(self, request, context):
+        if noun := self.noun():
+            cannot = context.get("perms_lacking") or context.get("protected")
+            context["title"] = noun.say(wording.CANNOT_DELETE if cannot else wording.DELETE)
+        return super().render_delete_form(request, context)
+
+    def history_view_title(self, request, obj):
+        if noun := self.noun():
+            return noun.say(wording.HISTORY, obj=obj)
+        return super().history_view_title(request, obj)
+
+    def history_form_view_title(self, request, obj):
+        if noun := self.noun():
+            old = self.revert_disabled(request, obj)
+            return noun.say(wording.OLD_VERSION if old else wording.REVERT, obj=obj)
+        return super().history_form_view_title(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        noun = self.noun()
+        if noun and "delete_selected" in actions:
+            function, name, _description = actions["delete_selected"]
+            # Django formats the description with the model's names: no "%" left for it.
+            description = noun.say(wording.DELETE_SELECTED).replace("%", "%%")
+            actions["delete_selected"] = (function, name, description)
+        return actions
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        inline_admin_formsets = super().get_inline_formsets(
+            request, formsets, inline_instances, obj
+        )
+        for inline_admin_formset in inline_admin_formsets:
+            # Django builds them itself; only the button's words differ.
+            inline_admin_formset.__class__ = WordedInlineAdminFormSet
+        return inline_admin_formsets
+
+    # --- Messages: Django's response_* send them through message_user, already worded. ---
+
+    def saved_message(self, request, obj, done):
+        """The sentence saying `obj` was added or changed, linked to it as Django does, and
+        what the page below offers."""
+        noun = self.noun()
+        if self.has_change_permission(request, obj):
+            url = reverse(admin_urlname(obj._meta, "change"), args=(quote(obj.pk),))
+            obj_repr = format_html('<a href="{}">{}</a>', urlquote(url), obj)
+        else:
+            obj_repr = obj
+        sentences = [noun.say_html(done, obj=obj_repr)]
+        if "_continue" in request.POST or "_saveasnew" in request.POST:
+            sentences.append(noun.say_html(wording.EDIT_AGAIN))
+        elif "_addanother" in request.POST:
+            sentences.append(noun.say_html(wording.ADD_ANOTHER_BELOW))
+        return format_html("{} {}", *sentences) if len(sentences) > 1 else sentences[0]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if self.noun():
+            request.worded_message = self.saved_message(request, obj, wording.ADDED)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if self.noun():
+            done = wording.ADDED if "_saveasnew" in request.POST else wording.CHANGED
+            request.worded_message = self.saved_message(request, obj, done)
+        return super().response_change(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if noun := self.noun():
+            request.worded_message = noun.say(wording.DELETED, obj=obj_display)
+        return super().response_delete(request, obj_display, obj_id)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        worded = getattr(request, "worded_message", None)
+        if worded is not None and level == messages.SUCCESS:
+            message, request.worded_message = worded, None
+        return super().message_user(request, message, level, *args, **kwargs)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        noun = Noun.of(opts.model)
+        if noun is None:
+            return super()._get_obj_does_not_exist_redirect(request, opts, object_id)
+        self.message_user(
+            request, noun.say(wording.NOT_FOUND, key=unquote(object_id)), messages.WARNING
+        )
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.admin_site.name))
+
+
+def name_widgets(form_class, names=None):
+    """Gives each field's widget its label as its accessible name, where the page shows the
+    label as a column header and not as a <label> (tabular rows, the list's editable
+    columns): axe-core, and screen readers, find no name otherwise."""
+    for name, field in form_class.base_fields.items():
+        if names is None or name in names:
+            field.widget.attrs.setdefault("aria-label", capfirst(field.label or name))
+
+
+class PlanDataAdmin(
+    WordedAdminMixin, CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, HistoryAdmin
+):
     """Every plan-data admin: its coalitions only (backoffice/scoping.py), with history, and no
     silent overwrite, even for two saves at the same instant: every page that saves does so
     in one transaction that locks what it compares before reading it (backoffice/versions.py)."""
@@ -209,7 +360,9 @@ class PlanDataAdmin(CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, 
 
     def get_changelist_formset(self, request, **kwargs):
         kwargs.setdefault("formset", VersionedModelFormSet)
-        return super().get_changelist_formset(request, **kwargs)
+        formset = super().get_changelist_formset(request, **kwargs)
+        name_widgets(formset.form, self.list_editable)
+        return formset
 
     # --- Deleted objects, restored with what their deletion took (backoffice/trash.py) ---
 
@@ -306,3 +459,8 @@ class PlanDataInline(
     CoalitionScopedAdmin, PlainFormsMixin, VersionedAdminMixin, admin.TabularInline
 ):
     formset = VersionedInlineFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        name_widgets(formset.form)
+        return formset

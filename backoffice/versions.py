@@ -127,7 +127,11 @@ class VersionedFormSetMixin:
 
 
 class VersionedInlineFormSet(VersionedFormSetMixin, BaseInlineFormSet):
-    pass
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            # The row's box sits under a "Supprimer ?" header, not a <label>: its own name.
+            form.fields["DELETE"].widget.attrs.setdefault("aria-label", _("Supprimer cette ligne"))
 
 
 class VersionedModelFormSet(VersionedFormSetMixin, BaseModelFormSet):

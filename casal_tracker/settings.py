@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "plans",
     "actions",
     "partners",
+    "backoffice",
     "backups",
     "devdata",
     "dashboard",

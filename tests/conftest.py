@@ -54,6 +54,13 @@ def member(django_user_model):
 
 
 @pytest.fixture
+def backoffice_member(django_user_model):
+    """A member whom a coordinator let into the back-office (members are not staff by
+    default): there she reads and changes nothing. The admin's modules use her as `member`."""
+    return make_user(django_user_model, "membre", MEMBERS, is_staff=True)
+
+
+@pytest.fixture
 def outsider(django_user_model):
     return make_user(django_user_model, "passant", is_staff=False)
 

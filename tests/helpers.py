@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from actions.models import Action, Target
 from actions.services import change_status
+from plans.groups import COORDINATION
 from plans.models import (
     Assembly,
     Coalition,
@@ -54,7 +55,11 @@ SHOTS = Path("/tmp/browser-shots")
 # --- People ----------------------------------------------------------------------------------
 
 
-def make_user(django_user_model, username, group=None, is_staff=True):
+def make_user(django_user_model, username, group=None, is_staff=None):
+    """A person in `group`. Only coordinators enter the back-office by default (is_staff),
+    as setup_demo makes them: a member does when a coordinator grants it."""
+    if is_staff is None:
+        is_staff = group == COORDINATION
     user = django_user_model.objects.create_user(
         username=username, password=PASSWORD, is_staff=is_staff
     )
@@ -229,3 +234,34 @@ def log_in(page, user, path="/"):
     page.goto(f"/comptes/login/?next={path}")
     fill_login_form(page, user.username)
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+
+
+# --- Accessibility -------------------------------------------------------------------------
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, impacts=("critical", "serious")):
+    """What axe-core (npm, package.json) finds on the page, of these impacts, one readable
+    line per rule. The page's context needs bypass_csp=True for the script to run. Without
+    `npm ci` the test is skipped, except in CI where it fails."""
+    import os
+
+    import pytest
+
+    if not AXE.exists():
+        reason = f"axe-core is not installed at {AXE} (npm ci)"
+        if "CI" in os.environ:
+            pytest.fail(f"{reason}; CI never skips the accessibility tests.", pytrace=False)
+        pytest.skip(reason)
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    )
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}"
+        for v in found
+        if v["impact"] in impacts
+    ]

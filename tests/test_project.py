@@ -143,7 +143,7 @@ def test_setup_demo_loads_both_plans_with_history_and_working_logins(demo_settin
     assert list(coordo.groups.values_list("name", flat=True)) == [COORDINATION]
     assert list(membre.groups.values_list("name", flat=True)) == [MEMBERS]
     assert coordo.is_staff
-    assert membre.is_staff
+    assert not membre.is_staff  # the member stays on the dashboard
     assert logs_in(client, "coordo", printed_password(output, "coordo"))
     assert logs_in(client, "membre", printed_password(output, "membre"))
 

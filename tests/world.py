@@ -272,7 +272,10 @@ def build_world():
     model = get_user_model()
     world.users = {
         "anon": None,
-        "member_a": make_user(model, "membre_a", MEMBERS),
+        # A member whom a coordinator let into the back-office (members are not staff by
+        # default: tests/backoffice/test_member_access.py): the matrix checks that there she
+        # reads her coalition's data and changes nothing.
+        "member_a": make_user(model, "membre_a", MEMBERS, is_staff=True),
         "coord_a": make_user(model, "coordo_a", COORDINATION),
         "coord_b": make_user(model, "coordo_b", COORDINATION),
         "superuser": model.objects.create_superuser(username="admin_total", password=PASSWORD),

@@ -52,6 +52,12 @@ CHANGE_PAGE_MAX_QUERIES = 24
 ORGANISATION_LIST_MAX_QUERIES = 10
 
 
+@pytest.fixture
+def member(backoffice_member):
+    """The member of these tests may enter the back-office (tests/conftest.py)."""
+    return backoffice_member
+
+
 def change_url(action):
     return reverse("admin:actions_action_change", args=[action.pk])
 

@@ -39,6 +39,12 @@ User = get_user_model()
 
 
 @pytest.fixture
+def member(backoffice_member):
+    """The member of these tests may enter the back-office (tests/conftest.py)."""
+    return backoffice_member
+
+
+@pytest.fixture
 def plan(coordinator):
     plan, actions = build_plan(actions=3, periods=2)
     Membership.objects.create(coalition=plan.coalition, user=coordinator)

@@ -54,6 +54,12 @@ PARTNER_LIST = reverse("admin:partners_actionpartner_changelist")
 PLAN_PAGE_MAX_QUERIES = 16
 
 
+@pytest.fixture
+def member(backoffice_member):
+    """The member of these tests may enter the back-office (tests/conftest.py)."""
+    return backoffice_member
+
+
 def change_url(obj):
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])

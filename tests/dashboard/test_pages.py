@@ -803,16 +803,18 @@ def test_choosing_english_comes_back_to_the_same_page_in_english(reader, casal):
 # --- Query counts ----------------------------------------------------------------------------
 
 # The smallest cap each page passes at the large size (SQLite and PostgreSQL), the same at
-# both sizes: the count must not grow with the number of actions.
+# both sizes: the count must not grow with the number of actions. For a coordinator, the
+# header's back-office link reads her permissions (2 queries, once per request: the pages with
+# "Modifier" links read them anyway).
 QUERY_CAPS = {
-    "home": 8,
+    "home": 10,
     "plan": 23,
     "plan-filtered": 23,
     "action": 25,
     "changes": 24,
     "organisation": 9,
-    "themes": 6,
-    "theme": 6,
+    "themes": 8,
+    "theme": 8,
 }
 
 

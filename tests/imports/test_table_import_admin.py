@@ -45,6 +45,12 @@ EXPIRED = "L&#x27;aperçu a expiré ou le fichier n&#x27;est plus là"
 
 
 @pytest.fixture
+def member(backoffice_member):
+    """The member of these tests may enter the back-office (tests/conftest.py)."""
+    return backoffice_member
+
+
+@pytest.fixture
 def plan(db):
     plan = PlanFactory()
     PeriodFactory(plan=plan, label="2016-2017")

@@ -83,10 +83,9 @@ class Command(BaseCommand):
     def _demo_user(self, username, group_name, description):
         # A fresh password at each start: the demo never ships a known one.
         password = secrets.token_urlsafe(9)
-        user, _created = get_user_model().objects.get_or_create(
-            username=username, defaults={"is_staff": True}
-        )
-        user.is_staff = True
+        # Only the coordinator enters the back-office; the member stays on the dashboard.
+        user, _created = get_user_model().objects.get_or_create(username=username)
+        user.is_staff = group_name == COORDINATION
         user.set_password(password)
         user.save()
         user.groups.set([Group.objects.get(name=group_name)])
