@@ -383,6 +383,11 @@ class ProgressNote(models.Model):
                 name="progressnote_note_has_text",
                 violation_error_message=_("Une note de suivi ne peut pas être vide."),
             ),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | Q(kind="note"),
+                name="progressnote_correction_is_a_note",
+                violation_error_message=_("Une correction est une note de suivi."),
+            ),
         ]
 
     def __str__(self):

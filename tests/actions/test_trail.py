@@ -150,6 +150,19 @@ def test_a_correction_of_another_action_s_entry_is_refused(coordinator, note):
         stray.full_clean()
 
 
+def test_a_correction_is_a_note_not_a_status_change(coordinator, note):
+    stray = ProgressNote(
+        action=note.action,
+        corrects=note,
+        kind=ProgressNote.Kind.STATUS_CHANGE,
+        status_to=Action.Status.DONE,
+        author=coordinator,
+    )
+
+    with pytest.raises(ValidationError, match="Une correction est une note de suivi"):
+        stray.full_clean()
+
+
 def test_the_correct_page_adds_the_correction_and_shows_it_in_both_timelines(
     coordinator_client, client, member, note
 ):
