@@ -1,10 +1,15 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -15,19 +20,21 @@ from actions.forms import (
     ActionChangeListForm,
     ActionListActionForm,
     ChangeStatusForm,
+    CorrectionForm,
     TargetInlineForm,
 )
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import (
     change_status,
     change_statuses,
+    correct_note,
     record_target_value,
-    save_note,
     save_target_value,
 )
 from backoffice.admin import PlanDataAdmin, PlanDataInline
 from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
+from partners.timeline import action_timeline
 from plans import formats
 from plans.models import Objective, Period, SubObjective
 from plans.versions import StaleVersion, who_and_when
@@ -146,24 +153,6 @@ class TargetInline(PlanDataInline):
         return f"{latest.value.normalize():f} ({formats.iso_day(latest.date)})"
 
 
-class ProgressNoteInline(PlanDataInline):
-    model = ProgressNote
-    extra = 1
-    fields = ["date", "kind", "status_change", "reason", "text", "author"]
-    readonly_fields = ["kind", "status_change", "reason", "author"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    @admin.display(description=_("changement de statut"))
-    def status_change(self, note):
-        if note.kind != ProgressNote.Kind.STATUS_CHANGE:
-            return ""
-        if not note.status_from:
-            return status_badge(note.status_to)
-        return format_html("{} → {}", status_badge(note.status_from), status_badge(note.status_to))
-
-
 class ActionAdmin(PlanDataImportExportAdmin):
     """The action's page and list; partners/admin.py registers it with the action's carriers
     and partners, which sit above actions."""
@@ -196,7 +185,10 @@ class ActionAdmin(PlanDataImportExportAdmin):
     autocomplete_fields = ["related_actions"]
     actions = ["change_status_action"]
     action_form = ActionListActionForm
-    inlines = [TargetInline, ProgressNoteInline]
+    # The trail (notes and status changes) is a record, not rows to edit: it is read and
+    # corrected from the action's history (history_view below).
+    inlines = [TargetInline]
+    object_history_template = "admin/actions/action/object_history.html"
     fieldsets = [
         (None, {"fields": ["sub_objective", "code", "title", "means", "loaded_version"]}),
         (
@@ -290,11 +282,27 @@ class ActionAdmin(PlanDataImportExportAdmin):
             note=form.cleaned_data.get("status_note", ""),
         )
 
-    def save_row(self, request, instance):
-        if isinstance(instance, ProgressNote):
-            save_note(instance, user=request.user)
-        else:
-            super().save_row(request, instance)
+    def history_view(self, request, object_id, extra_context=None):
+        """The action's whole story, as members read it on its page (partners/timeline.py):
+        fields, targets and values, partners, notes and the schedule, newest first; below it,
+        simple-history's versions of the action's own fields, to revert one."""
+        obj = self.get_object(request, unquote(object_id))
+        note_admin = self.admin_site._registry.get(ProgressNote)
+        extra_context = {
+            "timeline": action_timeline(obj) if obj is not None else [],
+            "timeline_above": True,
+            "may_correct": bool(
+                obj is not None and note_admin and note_admin.may_correct(request, obj)
+            ),
+            **(extra_context or {}),
+        }
+        return super().history_view(request, object_id, extra_context)
+
+    def set_history_delta_changes(self, request, historical_records, *args, **kwargs):
+        # The timeline above the versions says what each save changed, schedule and themes
+        # included, in a constant number of queries; simple-history's own reading of each
+        # version costs queries per version, so the versions are listed without it.
+        return None
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
@@ -444,15 +452,104 @@ class TargetAdmin(PlanDataAdmin):
 
 @admin.register(ProgressNote)
 class ProgressNoteAdmin(PlanDataAdmin):
-    list_display = ["date", "action", "kind", "text", "author"]
-    list_filter = ["kind", ("action__plan", admin.RelatedOnlyFieldListFilter), "date"]
-    list_select_related = ["action", "author"]
-    search_fields = ["text", "reason", "action__code", "action__title"]
-    autocomplete_fields = ["action"]
-    readonly_fields = ["author"]
-    date_hierarchy = "date"
+    """The trail, read-only: an entry members rely on is never edited or deleted, not even
+    through the admin. A mistake is corrected by a new entry that says so ("Corriger"); notes
+    are written from the action's pages."""
 
-    def save_model(self, request, obj, form, change):
-        if self.nothing_to_save(request, form, change):
-            return
-        save_note(obj, user=request.user)
+    list_display = ["date", "action", "kind", "text", "author", "correction_of"]
+    list_filter = ["kind", ("action__plan", admin.RelatedOnlyFieldListFilter), "date"]
+    list_select_related = ["action", "author", "corrects"]
+    search_fields = ["text", "reason", "action__code", "action__title"]
+    date_hierarchy = "date"
+    fields = [
+        "action",
+        "date",
+        "kind",
+        "status_from",
+        "status_to",
+        "reason",
+        "text",
+        "author",
+        "created_at",
+        "correction_of",
+        "corrected_by",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/actions/progressnote/change_form.html"
+    # Deleting an action takes its trail (backoffice/admin.py), and its trash brings it back.
+    deleted_with_parent_only = True
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def may_correct(self, request, obj):
+        """Who may add to the trail of `obj` (a note, or its action) may correct it."""
+        return request.user.has_perm("actions.add_progressnote") and self.may_change(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("corrections")
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/corriger/",
+                self.admin_site.admin_view(self.correct_view),
+                name=admin_urlname(self.opts, "correct").removeprefix("admin:"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = {
+            "may_correct": obj is not None and self.may_correct(request, obj),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def correct_view(self, request, object_id):
+        note = self.get_object(request, unquote(object_id))
+        if note is None:
+            raise Http404
+        if not self.may_correct(request, note):
+            raise PermissionDenied
+        form = CorrectionForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                correct_note(note=note, text=form.cleaned_data["text"], user=request.user)
+            except ValidationError as error:
+                form.add_error(None, " ".join(error.messages))
+            else:
+                self.message_user(
+                    request,
+                    _("La correction est ajoutée au suivi ; l'entrée d'origine reste visible."),
+                    messages.SUCCESS,
+                )
+                return redirect(admin_urlname(Action._meta, "history"), note.action_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Corriger une entrée du suivi"),
+            "opts": self.opts,
+            "note": note,
+            "form": form,
+            "history_url": reverse(admin_urlname(Action._meta, "history"), args=[note.action_id]),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/actions/progressnote/correct.html", context)
+
+    @admin.display(description=_("corrige l'entrée"))
+    def correction_of(self, note):
+        return str(note.corrects) if note.corrects_id else ""
+
+    @admin.display(description=_("corrigée par"))
+    def corrected_by(self, note):
+        corrections = note.corrections.all()
+        return format_html_join("", "<p>{}</p>", ((str(c),) for c in corrections)) or _(
+            "(pas de correction)"
+        )

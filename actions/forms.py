@@ -226,3 +226,20 @@ class TargetInlineForm(VersionedModelForm):
                 "new_value", _("Seule une cible de type « Nombre » reçoit des valeurs.")
             )
         return cleaned
+
+
+class CorrectionForm(forms.Form):
+    """What was wrong in a trail entry: written as a new entry, the old one left as it is."""
+
+    # Long enough for a real correction; a pasted book is refused with a message.
+    MAX_LENGTH = 5000
+
+    text = forms.CharField(
+        label=_("Correction"),
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
+        max_length=MAX_LENGTH,
+        help_text=_(
+            "Dites ce qui était inexact et ce qui est juste. L'entrée d'origine reste dans le "
+            "suivi, marquée comme corrigée ; votre correction s'ajoute, datée et signée."
+        ),
+    )

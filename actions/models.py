@@ -359,6 +359,16 @@ class ProgressNote(models.Model):
         verbose_name=_("auteur"),
     )
     created_at = models.DateTimeField(_("écrite le"), auto_now_add=True)
+    # The trail is a record: an entry is never edited; a mistake is corrected by a new entry
+    # that points at it (actions.services.correct_note).
+    corrects = models.ForeignKey(
+        "self",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrige l'entrée"),
+    )
 
     coalition_path = "action__plan__coalition"  # whose rows: access/coalitions.py
     history = HistoricalRecords()
@@ -373,6 +383,11 @@ class ProgressNote(models.Model):
                 name="progressnote_note_has_text",
                 violation_error_message=_("Une note de suivi ne peut pas être vide."),
             ),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | Q(kind="note"),
+                name="progressnote_correction_is_a_note",
+                violation_error_message=_("Une correction est une note de suivi."),
+            ),
         ]
 
     def __str__(self):
@@ -383,3 +398,10 @@ class ProgressNote(models.Model):
                 "new": self.get_status_to_display(),
             }
         return f"{self.date} : {self.text[:60]}"
+
+    def clean(self):
+        # A correction belongs to the trail of the entry it corrects.
+        if self.corrects_id and self.action_id and self.corrects.action_id != self.action_id:
+            raise ValidationError(
+                {"corrects": _("Une correction porte sur une entrée de la même action.")}
+            )

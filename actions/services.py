@@ -98,13 +98,48 @@ def change_statuses(*, actions, status, user, reason="", note="", date=None, see
 
 @transaction.atomic
 def save_note(note, *, user):
-    """Validates and saves `note`, an entry of an action's trail built by a form. A note
-    without an author is `user`'s; one edited later keeps who wrote it, while its history
-    names who edited it."""
+    """Validates and adds `note`, a new entry of an action's trail, signed by `user` unless
+    it names its author. The trail is a record members rely on: an entry already saved is
+    never changed (correct_note adds a correction instead)."""
+    if note.pk is not None:
+        raise ValidationError(
+            _(
+                "Une entrée du suivi ne se modifie pas : ajoutez une correction, qui garde "
+                "l'entrée d'origine."
+            )
+        )
     if note.author_id is None:
         note.author = user
     note.full_clean()
     return save_with_author(note, user=user)
+
+
+@transaction.atomic
+def correct_note(*, note, text, user, date=None):
+    """Adds to the trail a correction of `note` by `user`: a new entry that points at it and
+    says what was wrong. `note` itself stays as it was written. Raises ValidationError,
+    writing nothing, for a correction without text or of an entry that is gone."""
+    # Locked (FOR NO KEY UPDATE) so that a deletion of the action meanwhile waits, and read
+    # again: a correction of an entry that is gone is refused, not left pointing at nothing.
+    corrected = (
+        ProgressNote.objects.select_for_update(no_key=True)
+        .select_related("action")
+        .filter(pk=note.pk)
+        .first()
+    )
+    if corrected is None:
+        raise ValidationError(_("Cette entrée du suivi n'existe plus."))
+    return save_note(
+        ProgressNote(
+            action=corrected.action,
+            corrects=corrected,
+            kind=ProgressNote.Kind.NOTE,
+            text=(text or "").strip(),
+            author=user,
+            date=date or timezone.localdate(),
+        ),
+        user=user,
+    )
 
 
 def add_note(

@@ -319,6 +319,18 @@ class PlanDataAdmin(
 
         return retried_once(save)
 
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Rows no one deletes on their own (an action's trail) still go with their parent,
+        # whose own deletion permission decides; the trash brings them back with it.
+        with_parent = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if getattr(model_admin, "deleted_with_parent_only", False)
+        }
+        perms_needed = {name for name in perms_needed if str(name) not in with_parent}
+        return deleted, counts, perms_needed, protected
+
     def nothing_to_save(self, request, form, change):
         """A page saved for its inline rows only leaves its object, and its version, alone:
         otherwise a colleague's stale page would be refused for a change that is not there.

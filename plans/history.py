@@ -3,7 +3,13 @@
 from html import unescape
 
 from django.db.models import Model
+from django.utils.translation import gettext_noop
 from simple_history.template_utils import HistoricalRecordContextHelper, ObjDiffDisplay
+
+# The change reason of the history records the seed load writes (devdata's setup_demo), by
+# which a timeline tells the plan as adopted from the changes made since. Stored in French,
+# like every change reason; the timeline shows it translated.
+SEED_REASON = gettext_noop("Chargé depuis le plan adopté")
 
 
 class ShortenedDiff(ObjDiffDisplay):

@@ -22,12 +22,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from actions.models import Action, Target, TargetValue
-from dashboard.changes import ChangeKind, plan_changes
 from dashboard.progress import Rollup, outline
 from imports import layout
 from imports.spreadsheets import save_workbook, text_cell
 from partners import legend
 from partners.models import ActionPartner, Organisation
+from partners.timeline import ChangeKind, plan_changes
 from plans import formats
 from plans.models import ReviewItem
 

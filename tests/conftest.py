@@ -15,6 +15,7 @@ from django.db import transaction
 
 from actions.models import Action
 from actions.services import change_status
+from devdata.management.commands.setup_demo import load_seed
 from partners.models import Organisation
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Coalition, Membership, Plan
@@ -132,7 +133,8 @@ def casal(live_server, django_user_model, settings):
     a browser have a `casal` of their own.)"""
     # A fast hasher: the default one costs a third of a second per user and per login.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("loaddata", "themes", "casal_2016_2020", verbosity=0)
+    # As setup_demo loads it: the plan as adopted is one entry of each action's history.
+    load_seed("themes", "casal_2016_2020")
     coalition = Coalition.objects.get(slug="casal")
     csdl = Organisation.objects.get(name="CSDL")
     member = make_user(django_user_model, "membre", MEMBERS)

@@ -97,17 +97,26 @@ ADMIN_VIEWS = {
     "import_table":    (DENIED,      OK),
     "recover_list":    (DENIED,      OK),           # the trash: deleted objects
     "recover":         (DENIED,      OK),           # restore one (by its deletion record)
+    "correct":         (DENIED,      OK),           # a trail entry's correction (a new one)
 }
 # fmt: on
 # Where a coordinator reads only: themes are the province's vocabulary, and coalitions are
 # created and deleted by superusers.
 NOT_HERS = {"add": DENIED, "delete": DENIED, "recover_list": DENIED, "recover": DENIED}
+# The trail is a record: nobody changes or deletes an entry in the admin, superusers
+# included; a mistake is corrected by a new entry ("correct"), and notes are written from
+# the action's pages, so the trail has no add page and no trash either.
+A_RECORD = {**NOT_HERS, "change": READ_ONLY, "simple_history": READ_ONLY}
 COORDINATOR_EXCEPTIONS = {
     "plans.Theme": {**NOT_HERS, "change": READ_ONLY, "simple_history": READ_ONLY},
     "plans.Coalition": NOT_HERS,
+    "actions.ProgressNote": A_RECORD,
 }
 # Themes have no trash, not even for superusers.
-SUPERUSER_EXCEPTIONS = {"plans.Theme": {"recover_list": DENIED, "recover": DENIED}}
+SUPERUSER_EXCEPTIONS = {
+    "plans.Theme": {"recover_list": DENIED, "recover": DENIED},
+    "actions.ProgressNote": A_RECORD,
+}
 # Views about one object (the others are about the model).
 OBJECT_VIEWS = {
     "change",
@@ -116,6 +125,7 @@ OBJECT_VIEWS = {
     "simple_history",
     "import_table",
     "recover",
+    "correct",
     "password_change",  # auth.User's
 }
 # Every view an admin may have; a URL of an admin that is none of these fails
@@ -719,6 +729,50 @@ def test_post_action_delete(world, user, side, outcome):
         assert not Action.objects.filter(pk=action.pk).exists()
 
 
+ALL_STAFF = ["member_a", "coord_a", "coord_b", "superuser"]
+
+
+@pytest.mark.parametrize("user", ALL_STAFF)
+@pytest.mark.parametrize("door", ["change", "delete", "bulk_delete"])
+def test_post_a_trail_entry_is_changed_or_deleted_by_nobody(world, door, user):
+    """The trail is a record members rely on: no one rewrites or removes an entry in the
+    admin, superusers included."""
+    note = world.sides["A"].note
+    before = (note.text, note.date, ProgressNote.objects.count())
+    if door == "change":
+        url = reverse("admin:actions_progressnote_change", args=[note.pk])
+        data = {"action": note.action_id, "date": "2001-01-01", "kind": "note", "text": "Réécrit"}
+    elif door == "delete":
+        url = reverse("admin:actions_progressnote_delete", args=[note.pk])
+        data = {"post": "yes"}
+    else:
+        url = reverse("admin:actions_progressnote_changelist")
+        data = {"action": "delete_selected", "_selected_action": [note.pk], "post": "yes"}
+
+    response = client_of(world, user).post(url, data)
+
+    assert response.status_code in (200, 302, 403, 404), response.status_code
+    note.refresh_from_db()
+    assert (note.text, note.date, ProgressNote.objects.count()) == before
+
+
+@pytest.mark.parametrize(("user", "side", "outcome"), list(change_cells(sides="AB")))
+def test_post_a_trail_entry_s_correction(world, user, side, outcome):
+    note = world.sides[side].note
+    url = reverse("admin:actions_progressnote_correct", args=[note.pk])
+    before = ProgressNote.objects.filter(corrects=note).count()
+
+    response = client_of(world, user).post(url, {"text": f"Correction par {user}"})
+
+    after = ProgressNote.objects.filter(corrects=note).count()
+    if outcome == REFUSED:
+        assert response.status_code in (302, 403, 404), response.status_code
+        assert after == before
+    else:
+        assert response.status_code == 302, response.status_code
+        assert after == before + 1
+
+
 @pytest.mark.parametrize(("user", "side", "outcome"), list(change_cells()))
 def test_post_recover_deleted_action(world, user, side, outcome):
     action_pk, deletion = world.sides[side].trash["actions.Action"]
@@ -962,7 +1016,6 @@ REACH_CELLS = [
     pytest.param("partner", "organisation", id="action-partner-is-B-organisation"),
     pytest.param("link_add", "action", id="actionpartner-add-on-B-action"),
     pytest.param("target_add", "action", id="target-add-on-B-action"),
-    pytest.param("note_add", "action", id="progressnote-add-on-B-action"),
     pytest.param("plan_add", "coalition", id="plan-add-in-B-coalition"),
     pytest.param("review_presented_at", "presented_at", id="review-presented-at-B-assembly"),
 ]
@@ -1007,11 +1060,6 @@ def reach(world, case):
         data = change_form_data(coord_a.get(url))
         data.update(action=str(b.action.pk), description="Cible glissée", kind="deliverable")
         return url, data, lambda: Target.objects.filter(action=b.action).count()
-    if case == "note_add":
-        url = reverse("admin:actions_progressnote_add")
-        data = change_form_data(coord_a.get(url))
-        data.update(action=str(b.action.pk), text="Note glissée", date="2020-01-01")
-        return url, data, lambda: ProgressNote.objects.filter(action=b.action).count()
     if case == "plan_add":
         url = reverse("admin:plans_plan_add")
         data = change_form_data(coord_a.get(url))

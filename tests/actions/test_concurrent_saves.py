@@ -314,3 +314,25 @@ def test_two_imports_of_the_same_rows_in_opposite_orders(desk):
         Action.objects.filter(pk__in=[first.pk, second.pk]).values_list("title", flat=True)
     )
     assert titles in ({"Titre un"}, {"Titre deux"})  # one import after the other, not mixed
+
+
+def test_two_corrections_of_the_same_entry_at_once_are_both_kept(desk):
+    """A correction adds to the trail: two coordinators correcting the same entry at the same
+    instant both see theirs kept, and the entry itself stays as it was written."""
+    note = ProgressNote.objects.create(action=desk.action, text="Rencontre le 3 mai.")
+    url = reverse("admin:actions_progressnote_correct", args=[note.pk])
+    for pair in range(PAIRS):
+        pages = open_at_once(desk.browsers, url)
+        tokens = [f"[{user.username} {pair}]" for user in desk.users]
+        posts = [
+            fields_of(page, "correct-form", text=f"Le 4 mai {token}")
+            for page, token in zip(pages, tokens, strict=True)
+        ]
+        responses = post_at_once(desk.browsers, url, posts)
+
+        assert [response.status for response in responses] == [302, 302]
+        for token in tokens:
+            assert ProgressNote.objects.filter(corrects=note, text=f"Le 4 mai {token}").exists()
+    note.refresh_from_db()
+    assert note.text == "Rencontre le 3 mai."
+    assert ProgressNote.objects.filter(corrects=note).count() == 2 * PAIRS

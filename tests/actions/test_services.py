@@ -267,16 +267,16 @@ def test_an_empty_note_is_refused_and_nothing_is_written(action, coordinator):
     assert not ProgressNote.history.filter(action_id=action.pk).exists()
 
 
-def test_a_note_edited_by_a_colleague_keeps_its_author(action, coordinator, django_user_model):
+def test_a_saved_note_cannot_be_rewritten(action, coordinator, django_user_model):
     colleague = django_user_model.objects.create_user("collegue")
     note = ProgressNoteFactory(action=action, text="Première version", author=coordinator)
 
-    note.text = "Version corrigée"
-    save_note(note, user=colleague)
+    note.text = "Version réécrite"
+    with pytest.raises(ValidationError, match="ne se modifie pas"):
+        save_note(note, user=colleague)
 
     note.refresh_from_db()
-    assert (note.text, note.author) == ("Version corrigée", coordinator)
-    assert note.history.latest("history_id").history_user == colleague
+    assert (note.text, note.author) == ("Première version", coordinator)
 
 
 def test_a_status_change_reason_is_kept_in_the_action_s_history(action, coordinator):

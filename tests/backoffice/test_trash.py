@@ -24,7 +24,6 @@ from tests.factories import (
     ObjectiveFactory,
     OrganisationFactory,
     PeriodFactory,
-    ProgressNoteFactory,
     SubObjectiveFactory,
     TargetFactory,
     TargetValueFactory,
@@ -235,11 +234,11 @@ def test_themes_are_not_in_any_trash(client, django_user_model):
     assert Theme.objects.filter(pk=theme.pk).exists()
 
 
-def test_a_restored_target_value_and_note_come_back_alone(coordinator_client, plan):
+def test_a_restored_partner_link_comes_back_alone(coordinator_client, plan):
+    # (A trail entry is never deleted alone: it goes, and comes back, with its action.)
     action = plan.actions.get(title="Jardins collectifs")
-    note = ProgressNoteFactory(action=action, text="Rencontre avec la Ville")
     link = ActionPartnerFactory(action=action, note="Contact : Mme Roy")
-    for obj in (note, link):
+    for obj in (link,):
         before = snapshot(type(obj).objects.filter(pk=obj.pk))
         delete_in_admin(coordinator_client, obj)
         record = type(obj).history.get(id=obj.pk, history_type="-")

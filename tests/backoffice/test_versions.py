@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from actions.models import Action, ProgressNote, Target
-from actions.services import change_status
+from actions.services import add_note, change_status
 from partners.models import ActionPartner, Organisation
 from plans.groups import COORDINATION
 from plans.models import Plan
@@ -214,14 +214,6 @@ INLINE_ROWS = {
         new=ActionPartner.Confirmation.CONFIRMED_MEMBER,
         shown_as="« Moisson Laval (Membre confirmé) »",
         change="Confirmation : Non précisé → Membre confirmé",
-    ),
-    "progress note": SimpleNamespace(
-        prefix="notes",
-        row="note",
-        field="text",
-        new="Deuxième rencontre tenue.",
-        shown_as="« 2017-05-01 : Deuxième rencontre tenue. »",
-        change="Note : Première rencontre tenue. → Deuxième rencontre tenue.",
     ),
 }
 
@@ -566,7 +558,7 @@ def test_only_the_row_changed_meanwhile_is_refused(coordinator_client, colleague
         "Description : Nombre de producteurs intéressés → Nombre de producteurs inscrits" in error
     )
     assert row_errors(response, "targets", tracked.deliverable) == []
-    for form in inline_rows(response, "partner_links") + inline_rows(response, "notes"):
+    for form in inline_rows(response, "partner_links"):
         assert not form.errors
     tracked.count.refresh_from_db()
     tracked.deliverable.refresh_from_db()
@@ -602,9 +594,9 @@ def test_a_row_saved_meanwhile_without_changes_to_her_fields_still_refuses_its_r
 
 
 def test_a_note_added_meanwhile_does_not_refuse_her_change_to_the_action(
-    coordinator_client, colleague_client, tracked
+    coordinator_client, colleague, tracked
 ):
-    """The colleague only adds a progress note on the action page; the coordinator, whose
+    """The colleague only adds a progress note to the action's trail; the coordinator, whose
     page was opened before, changes the means.
 
     Nothing she posts would overwrite the colleague's work: the note is a new row, absent
@@ -617,11 +609,7 @@ def test_a_note_added_meanwhile_does_not_refuse_her_change_to_the_action(
     url = change_url(action)
     opened = coordinator_client.get(url)
 
-    def add_note(data):
-        index = int(data["notes-INITIAL_FORMS"])  # the empty row after the saved ones
-        data[f"notes-{index}-text"] = "Appel avec le Marché solidaire."
-
-    saves(colleague_client, url, add_note)
+    add_note(action=action, text="Appel avec le Marché solidaire.", user=colleague)
     data = change_form_data(opened)
     data["means"] = "Rencontrer les producteurs et les épiceries."
 
@@ -704,7 +692,7 @@ def test_row_deleted_meanwhile_is_explained_and_her_other_rows_are_kept(
 
     assert response.status_code == 200
     page = html(response)
-    targets = page[page.index('id="targets-group"') : page.index('id="notes-group"')]
+    targets = page[page.index('id="targets-group"') :]  # the last inline of the page
     total = int(data["targets-TOTAL_FORMS"])
     drawn = re.findall(r'name="targets-(\d+)-description"', targets)
     problems = []

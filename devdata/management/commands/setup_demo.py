@@ -15,6 +15,7 @@ from actions.services import change_status, record_target_value
 from partners.models import ActionPartner, Organisation
 from partners.services import change_link
 from plans.groups import COORDINATION, MEMBERS
+from plans.history import SEED_REASON
 from plans.models import (
     Assembly,
     Coalition,
@@ -61,12 +62,7 @@ class Command(BaseCommand):
                     "Plans déjà chargés ; rien n'est écrasé. / Plans already loaded."
                 )
             else:
-                # loaddata sends many-to-many signals that simple-history would record as
-                # stray changes, after which populate_history skips the model entirely.
-                with override_settings(SIMPLE_HISTORY_ENABLED=False):
-                    call_command("loaddata", *SEED_FIXTURES, verbosity=0)
-                call_command("populate_history", auto=True, verbosity=0)
-                date_seed_history()
+                load_seed(*SEED_FIXTURES)
                 self.stdout.write(f"{Plan.objects.count()} plans chargés. / plans loaded.")
             logins = [self._demo_user(*spec) for spec in DEMO_USERS]
             coordo, membre = (get_user_model().objects.get(username=u) for u, *_ in DEMO_USERS)
@@ -90,6 +86,18 @@ class Command(BaseCommand):
         user.save()
         user.groups.set([Group.objects.get(name=group_name)])
         return username, password, description
+
+
+def load_seed(*fixtures):
+    """Loads seeded plans with one history record per row, marked as the seed load
+    (SEED_REASON) and dated before each plan: the timelines read them as one entry, "loaded
+    from the adopted plan". The browser tests' plan is loaded the same way."""
+    # loaddata sends many-to-many signals that simple-history would record as stray changes,
+    # after which populate_history skips the model entirely.
+    with override_settings(SIMPLE_HISTORY_ENABLED=False):
+        call_command("loaddata", *fixtures, verbosity=0)
+    call_command("populate_history", auto=True, verbosity=0)
+    date_seed_history()
 
 
 # How each model's rows lead to their plan, for dating the seeded history plan by plan.
@@ -129,9 +137,13 @@ def date_seed_history():
         moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
         dated.append(moment)
         for model, path in PLAN_PATHS.items():
-            model.history.filter(history_type="+", **{path: plan.pk}).update(history_date=moment)
+            model.history.filter(history_type="+", history_user=None, **{path: plan.pk}).update(
+                history_date=moment, history_change_reason=SEED_REASON
+            )
     for model in UNPLANNED:
-        model.history.filter(history_type="+").update(history_date=min(dated))
+        model.history.filter(history_type="+", history_user=None).update(
+            history_date=min(dated), history_change_reason=SEED_REASON
+        )
 
     first_records = {record.id: record for record in Action.history.filter(history_type="+")}
     for m2m_field in (Action.periods, Action.related_actions, Action.themes):
