@@ -2,13 +2,14 @@
 overwrite, readable history, and the trash."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, router, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -136,6 +137,25 @@ class PlanDataAdmin(CoalitionScopedAdmin, VersionedAdminMixin, HistoryAdmin):
                 return self._changelist_view(request, extra_context)
 
         return retried_once(save)
+
+    def response_action(self, request, queryset):
+        # A bulk action's chosen ids, as posted: one that is no id at all (a forged or
+        # mangled page) is refused in words rather than failing the query.
+        pk = self.opts.pk
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                pk.run_validators(pk.to_python(value))
+            except ValidationError:
+                self.message_user(
+                    request,
+                    gettext(
+                        "La sélection envoyée est illisible : rien n'a été changé. Rechargez "
+                        "la liste et choisissez de nouveau."
+                    ),
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def nothing_to_save(self, request, form, change):
         """A page saved for its inline rows only leaves its object, and its version, alone:

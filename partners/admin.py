@@ -146,12 +146,6 @@ class MergeForm(forms.Form):
     def clean_keep(self):
         return self.organisations[self.cleaned_data["keep"]]
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if "\x00" in name:
-            raise ValidationError(_("Ce nom contient un caractère invalide."))
-        return name
-
 
 def merge_message(summary):
     message = ngettext(

@@ -183,7 +183,7 @@ def merge_organisations(*, keep, others, user, name=None, coalitions=None):
 
     # Memberships and whatever else points at an organisation.
     for relation in Organisation._meta.related_objects:
-        if relation.related_model is ActionPartner or not relation.many_to_one:
+        if relation.related_model is ActionPartner or not relation.one_to_many:
             continue
         field = relation.field
         rows = relation.related_model._base_manager.filter(**{f"{field.name}__in": pks[1:]})
