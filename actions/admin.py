@@ -346,11 +346,17 @@ class ActionAdmin(PlanDataImportExportAdmin):
             **self.admin_site.each_context(request),
             "title": _("Ajouter une action : dans quel plan ?"),
             "opts": self.opts,
-            "plans": plans,
-            # The list's filters, for its breadcrumbs once the action is saved.
-            "changelist_filters": request.GET.get("_changelist_filters", ""),
+            # Each plan's address keeps the others' parameters: the list's filters (for its
+            # breadcrumbs once saved), and a popup's (opened from another action's form).
+            "plans": [(plan, self.add_address(request, plan)) for plan in plans],
         }
         return TemplateResponse(request, "admin/actions/action/choose_plan.html", context)
+
+    @staticmethod
+    def add_address(request, plan):
+        query = request.GET.copy()
+        query["plan"] = plan.pk
+        return f"?{query.urlencode()}"
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

@@ -157,6 +157,11 @@ def merge_message(summary):
         "kept": summary.kept,
         "names": ", ".join(summary.deleted),
     }
+    if summary.renamed_from:
+        message += " " + _("« %(old)s » s'appelle maintenant « %(new)s ».") % {
+            "old": summary.renamed_from,
+            "new": summary.kept,
+        }
     message += " " + ngettext(
         "%(count)d lien à une action déplacé",
         "%(count)d liens à des actions déplacés",

@@ -119,6 +119,7 @@ class MergeSummary:
     moved_links: int = 0
     merged_links: int = 0
     moved_rows: int = 0
+    renamed_from: str = ""
 
 
 @transaction.atomic
@@ -200,8 +201,8 @@ def merge_organisations(*, keep, others, user, name=None, coalitions=None):
             keep.kind = other.kind
         set_author(other, user=user, reason=reason).delete()
     keep.notes = notes
-    if name is not None and name.strip():
-        keep.name = name.strip()
+    if name and name.strip() and name.strip() != keep.name:
+        summary.renamed_from, keep.name = keep.name, name.strip()
     keep.full_clean()
     save_with_author(
         keep,

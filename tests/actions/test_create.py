@@ -93,6 +93,13 @@ def test_with_two_plans_she_chooses_the_plan_first(client, coordinator, two_plan
     assert "Plan Bergamote" not in page  # another coalition's
 
 
+def test_the_plan_choice_keeps_a_popups_parameters(client, coordinator, two_plans):
+    """Opened from the "+" of another action's related actions: the form stays a popup."""
+    client.force_login(coordinator)
+    page = client.get(ADD, {"_to_field": "id", "_popup": "1"}).content.decode()
+    assert f'href="?_to_field=id&amp;_popup=1&amp;plan={two_plans.laval.plan.pk}"' in page
+
+
 def test_with_one_plan_the_form_comes_at_once(client, coordinator, two_plans):
     # Lachine's plan goes to the other coalition: hers is Laval's only.
     lachine = two_plans.lachine.plan
@@ -336,3 +343,21 @@ def casal_sub_objective(code):
         objective__number=objective,
         number=number,
     )
+
+
+CHOOSER_MAX_QUERIES = 8
+
+
+@pytest.mark.django_db
+def test_the_plan_choice_queries_do_not_grow(client, coordinator, django_assert_max_num_queries):
+    coalition = CoalitionFactory()
+    Membership.objects.create(coalition=coalition, user=coordinator)
+    client.force_login(coordinator)
+    counts = []
+    for size in (2, 20):
+        PlanFactory.create_batch(size, coalition=coalition)
+        with django_assert_max_num_queries(CHOOSER_MAX_QUERIES) as captured:
+            response = client.get(ADD)
+        assert response.content.decode().count('href="?plan=') == len(counts) * 2 + size
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

@@ -369,3 +369,20 @@ def test_coordinators_may_merge(db):
         Group.objects.get(name=COORDINATION).permissions.values_list("codename", flat=True)
     )
     assert {"change_organisation", "delete_organisation"} <= codenames
+
+
+def test_the_kept_one_takes_the_name_of_one_merged_into_it(coordinator_client, laval):
+    response = choose(
+        coordinator_client,
+        [laval.city, laval.city_of_laval],
+        apply="1",
+        keep=laval.city.pk,
+        name="Ville de Laval",
+    )
+    assert (
+        "1 organisation fusionnée dans « Ville de Laval » : Ville de Laval. « Ville » s'appelle "
+        "maintenant « Ville de Laval »." in text_of(response)
+    )
+    assert list(Organisation.objects.values_list("pk", "name")) == [
+        (laval.city.pk, "Ville de Laval")
+    ]
