@@ -559,6 +559,14 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
 def theme_summary(theme, changed, chosen, *, adding):
     """How many actions the bulk theme change changed, and why the others were left alone."""
+    if not changed:
+        if adding:
+            return gettext(
+                "Aucune action n'a changé : elles avaient toutes déjà le thème « %(theme)s »."
+            ) % {"theme": theme}
+        return gettext("Aucune action n'a changé : aucune n'avait le thème « %(theme)s ».") % {
+            "theme": theme
+        }
     if adding:
         summary = ngettext(
             "Thème « %(theme)s » ajouté à %(count)d action.",

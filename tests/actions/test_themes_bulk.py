@@ -114,6 +114,15 @@ def test_adding_a_theme_to_five_actions(coordinator_client, coordinator, desk):
     assert themes_history(desk.mine[4])[-1] == (coordinator, {desk.access.pk})
 
 
+def test_nothing_to_change_says_so(coordinator_client, desk):
+    response = choose(
+        coordinator_client, desk.mine, "remove_theme_action", apply="1", theme=desk.access.pk
+    )
+    assert "Aucune action n'a changé : aucune n'avait le thème « Accès aux aliments »." in (
+        text_of(response)
+    )
+
+
 def test_removing_a_theme(coordinator_client, desk):
     for action in desk.mine[:3]:
         action.themes.add(desk.access)
@@ -192,3 +201,42 @@ def test_in_the_browser_five_actions_get_a_theme(page, casal):
     expect(page.get_by_text("Thème « Accès aux aliments » ajouté à 5 actions.")).to_be_visible()
     theme = Theme.objects.get(name="Accès aux aliments")
     assert Action.objects.filter(plan__slug=PLAN_SLUG, themes=theme).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_adding_the_same_theme_at_once(live_server, django_user_model):
+    """Both choose the same actions and add the same theme at the same instant: the theme is
+    added once, in one history record per action, and each is told what she changed."""
+    from tests.concurrency import PAIRS, at_once, fields_of, post_at_once, text, two_coordinators
+
+    coalition = CoalitionFactory()
+    with two_coordinators(live_server, django_user_model, coalition) as (users, browsers):
+        for pair in range(PAIRS):
+            actions = actions_of(coalition, 3)
+            theme = ThemeFactory(name=f"Thème {pair}")
+            selection = [("action", "add_theme_action"), ("index", "0")] + [
+                ("_selected_action", str(a.pk)) for a in actions
+            ]
+
+            def choose(browser, selection=selection):
+                page = browser.request("GET", CHANGELIST)
+                token = dict(fields_of(page, "changelist-form"))["csrfmiddlewaretoken"]
+                fields = [("csrfmiddlewaretoken", token), *selection]
+                return browser.request("POST", CHANGELIST, fields, referer=CHANGELIST)
+
+            pages = at_once(*(lambda b=b: choose(b) for b in browsers))
+            posts = [
+                fields_of(page, "themes-form", "apply", theme=str(theme.pk)) for page in pages
+            ]
+            post_at_once(browsers, CHANGELIST, posts)
+            told = sorted(text(browser.request("GET", CHANGELIST)) for browser in browsers)
+
+            for action in actions:
+                assert list(action.themes.all()) == [theme]
+                records = action.history.order_by("history_id")
+                assert [r.history_user in users for r in records[1:]] == [True]
+            assert any(f"Thème « {theme} » ajouté à 3 actions." in t for t in told)
+            assert any(
+                f"Aucune action n'a changé : elles avaient toutes déjà le thème « {theme} »." in t
+                for t in told
+            )

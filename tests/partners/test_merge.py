@@ -386,3 +386,46 @@ def test_the_kept_one_takes_the_name_of_one_merged_into_it(coordinator_client, l
     assert list(Organisation.objects.values_list("pk", "name")) == [
         (laval.city.pk, "Ville de Laval")
     ]
+
+
+# --- Two coordinators at the same instant ----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_merging_the_same_organisations_at_once(live_server, django_user_model):
+    """Both choose the same two organisations and confirm at the same instant: one merge
+    goes through, the other writes nothing and says why; no link is lost."""
+    from tests.concurrency import PAIRS, at_once, fields_of, post_at_once, text, two_coordinators
+
+    coalition = CoalitionFactory()
+    with two_coordinators(live_server, django_user_model, coalition) as (_users, browsers):
+        for pair in range(PAIRS):
+            action = action_of(coalition)
+            pair_of = [OrganisationFactory(name=f"Ville {pair}"), OrganisationFactory()]
+            links = [ActionPartnerFactory(action=action, organisation=o) for o in pair_of]
+            selection = [("action", "merge_action"), ("index", "0")] + [
+                ("_selected_action", str(o.pk)) for o in pair_of
+            ]
+
+            def choose(browser, selection=selection):
+                page = browser.request("GET", ORGANISATIONS)
+                token = dict(fields_of(page, "changelist-form"))["csrfmiddlewaretoken"]
+                fields = [("csrfmiddlewaretoken", token), *selection]
+                return browser.request("POST", ORGANISATIONS, fields, referer=ORGANISATIONS)
+
+            pages = at_once(*(lambda b=b: choose(b) for b in browsers))
+            posts = [fields_of(page, "merge-form", "apply") for page in pages]
+            responses = post_at_once(browsers, ORGANISATIONS, posts)
+            told = [text(browser.request("GET", ORGANISATIONS)) for browser in browsers]
+
+            assert all(response.status in (200, 302) for response in responses)
+            assert Organisation.objects.filter(pk__in=[o.pk for o in pair_of]).count() == 1
+            assert ActionPartner.objects.filter(action=action).count() == 1
+            merged = [t for t in told if "1 organisation fusionnée" in t]
+            assert len(merged) == 1, told
+            refused = told[1 - told.index(merged[0])] + text(responses[1 - told.index(merged[0])])
+            assert (
+                "Choisissez au moins deux organisations à fusionner." in refused
+                or "Une des organisations choisies vient d'être supprimée" in refused
+            ), refused
+            del links
