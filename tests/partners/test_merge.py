@@ -101,6 +101,17 @@ def test_the_others_go_to_the_trash_signed(laval, coordinator):
     assert kept.history_change_reason == "Fusion de « Ville »"
 
 
+def test_a_merged_organisation_comes_back_from_the_trash_without_the_links_it_gave(
+    laval, coordinator
+):
+    merge_organisations(keep=laval.city_of_laval, others=[laval.city], user=coordinator)
+    (record,) = trash.deleted_objects(Organisation, coordinator)
+    restored, _others = trash.restore(record=record, user=coordinator)
+    assert restored.name == "Ville"
+    # Its link stays with the one kept: moving it back is a change of that link, by hand.
+    assert ActionPartner.objects.get(pk=laval.city_link.pk).organisation == laval.city_of_laval
+
+
 def test_two_links_to_the_same_action_become_one_with_the_stronger_values(laval, coordinator):
     """Both were written in action 1's cell: one link stays, a carrier rather than a
     partner, confirmed rather than potential, with both names as written and both notes."""
