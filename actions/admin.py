@@ -4,24 +4,27 @@ from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from access.coalitions import scoped
 from actions.forms import (
+    ActionAddForm,
     ActionAdminForm,
     ActionChangeListForm,
     ActionListActionForm,
     ChangeStatusForm,
     CorrectionForm,
     TargetInlineForm,
+    ThemeForm,
 )
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import (
@@ -30,13 +33,15 @@ from actions.services import (
     correct_note,
     record_target_value,
     save_target_value,
+    tag_actions,
+    untag_actions,
 )
 from backoffice.admin import PlanDataAdmin, PlanDataInline
 from imports.action_resources import ActionResource
 from imports.admin import PlanDataImportExportAdmin
 from partners.timeline import action_timeline
 from plans import formats
-from plans.models import Objective, Period, SubObjective
+from plans.models import Objective, Period, Plan, SubObjective
 from plans.versions import StaleVersion, who_and_when
 
 
@@ -183,7 +188,7 @@ class ActionAdmin(PlanDataImportExportAdmin):
     search_fields = ["code", "title", "means"]
     search_help_text = _("Cherche dans le code, le titre et les moyens.")
     autocomplete_fields = ["related_actions"]
-    actions = ["change_status_action"]
+    actions = ["change_status_action", "add_theme_action", "remove_theme_action"]
     action_form = ActionListActionForm
     # The trail (notes and status changes) is a record, not rows to edit: it is read and
     # corrected from the action's history (history_view below).
@@ -254,6 +259,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs.setdefault("form", ActionAddForm)
         form = super().get_form(request, obj, change, **kwargs)
         periods = form.base_fields.get("periods")
         if periods is None:  # view-only users get read-only fields
@@ -264,12 +271,146 @@ class ActionAdmin(PlanDataImportExportAdmin):
             periods.queryset = obj.plan.periods.all()
             sub_objective = form.base_fields["sub_objective"]
             sub_objective.queryset = sub_objective.queryset.filter(objective__plan=obj.plan_id)
+        elif (plan := getattr(request, "action_plan", None)) is not None:
+            # A new action: the plan was chosen first (add_view), so only its own
+            # sub-objectives and periods are offered, without the coalition in each label.
+            periods.queryset = plan.periods.all()
+            sub_objective = form.base_fields["sub_objective"]
+            sub_objective.queryset = sub_objective.queryset.filter(objective__plan=plan)
+            sub_objective.label_from_instance = str
+            form.base_fields["code"].widget.attrs.update(
+                {
+                    "data-next-code-url": reverse(
+                        f"admin:{self.opts.app_label}_{self.opts.model_name}_next_code"
+                    ),
+                    "autocomplete": "off",
+                }
+            )
         else:
             periods.queryset = scoped(
                 request.user, Period.objects.select_related("plan__coalition")
             )
             periods.label_from_instance = lambda p: in_plan(p.plan, p.label)
         return form
+
+    # --- Adding an action: the plan first, then its own sub-objectives and the next code ---
+
+    def plans_to_add_to(self, request):
+        """The plans she may add an action to: those of her coalitions."""
+        plans = Plan.objects.select_related("coalition").order_by("coalition__name", "-start")
+        return list(scoped(request.user, plans))
+
+    @staticmethod
+    def plan_asked(request):
+        """The plan id in the address: ?plan=, or the plan filter of the list she came
+        from (Django passes it on as _changelist_filters); "" when none, None when unreadable."""
+        asked = request.GET.get("plan")
+        if asked is None:
+            filters = QueryDict(request.GET.get("_changelist_filters", ""))
+            asked = filters.get("plan__id__exact", "")
+        return int(asked) if asked.isdigit() and len(asked) < 19 else (None if asked else "")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        plans = self.plans_to_add_to(request)
+        asked = self.plan_asked(request)
+        plan = next((p for p in plans if p.pk == asked), None)
+        if plan is None and asked != "":
+            messages.warning(
+                request,
+                _("Ce plan n'existe pas ou vous ne pouvez pas le modifier : choisissez un plan."),
+            )
+        elif plan is None and len(plans) == 1:
+            plan = plans[0]
+        if plan is None:
+            return self.choose_plan_view(request, plans)
+        request.action_plan = plan
+        extra_context = {
+            "subtitle": _("Plan : %(plan)s") % {"plan": f"{plan.coalition} · {plan.title}"},
+            **(extra_context or {}),
+        }
+        return super().add_view(request, form_url, extra_context)
+
+    def choose_plan_view(self, request, plans):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ajouter une action : dans quel plan ?"),
+            "opts": self.opts,
+            # Each plan's address keeps the others' parameters: the list's filters (for its
+            # breadcrumbs once saved), and a popup's (opened from another action's form).
+            "plans": [(plan, self.add_address(request, plan)) for plan in plans],
+        }
+        return TemplateResponse(request, "admin/actions/action/choose_plan.html", context)
+
+    @staticmethod
+    def add_address(request, plan):
+        query = request.GET.copy()
+        query["plan"] = plan.pk
+        return f"?{query.urlencode()}"
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        plan = getattr(request, "action_plan", None)
+        asked = initial.get("sub_objective", "")
+        if plan is None or not (isinstance(asked, str) and asked.isdigit() and len(asked) < 19):
+            initial.pop("sub_objective", None)
+            return initial
+        sub_objective = (
+            SubObjective.objects.select_related("objective")
+            .filter(pk=asked, objective__plan=plan)
+            .first()
+        )
+        if sub_objective is None:
+            initial.pop("sub_objective", None)
+        else:
+            initial["code"] = Action.objects.next_code(sub_objective)
+        return initial
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_addanother" in request.POST and not self.is_popup(request):
+            # The next action goes in the same plan and sub-objective, with its next code.
+            self.message_user(
+                request,
+                _("L'action « %(action)s » a été ajoutée. Vous pouvez en ajouter une autre.")
+                % {"action": obj},
+                messages.SUCCESS,
+            )
+            query = urlencode({"plan": obj.plan_id, "sub_objective": obj.sub_objective_id})
+            return redirect(f"{request.path}?{query}")
+        return super().response_add(request, obj, post_url_continue)
+
+    @staticmethod
+    def is_popup(request):
+        return "_popup" in request.POST or "_popup" in request.GET
+
+    def get_urls(self):
+        info = (self.opts.app_label, self.opts.model_name)
+        return [
+            path(
+                "prochain-code/",
+                self.admin_site.admin_view(self.next_code_view),
+                name=f"{info[0]}_{info[1]}_next_code",
+            ),
+            *super().get_urls(),
+        ]
+
+    def next_code_view(self, request):
+        """{"code": the next free code} of the sub-objective ?sub_objective=, for the add
+        form's script (static/js/action_next_code.js)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        asked = request.GET.get("sub_objective", "")
+        sub_objective = None
+        if asked.isdigit() and len(asked) < 19:
+            sub_objective = (
+                scoped(request.user, SubObjective.objects.select_related("objective"))
+                .filter(pk=asked)
+                .first()
+            )
+        if sub_objective is None:
+            return JsonResponse({"error": gettext("Sous-objectif introuvable.")}, status=404)
+        return JsonResponse({"code": Action.objects.next_code(sub_objective)})
 
     def save_model(self, request, obj, form, change):
         if self.nothing_to_save(request, form, change):
@@ -389,6 +530,74 @@ class ActionAdmin(PlanDataImportExportAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/actions/action/change_status.html", context)
+
+    @admin.action(description=_("Ajouter un thème aux actions choisies"), permissions=["change"])
+    def add_theme_action(self, request, queryset):
+        return self.theme_action(request, queryset, adding=True)
+
+    @admin.action(description=_("Retirer un thème des actions choisies"), permissions=["change"])
+    def remove_theme_action(self, request, queryset):
+        return self.theme_action(request, queryset, adding=False)
+
+    def theme_action(self, request, queryset, *, adding):
+        """The bulk theme actions' intermediate page: pick the theme, then confirm."""
+        form = ThemeForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            theme = form.cleaned_data["theme"]
+            service = tag_actions if adding else untag_actions
+            changed = service(actions=queryset, theme=theme, user=request.user)
+            self.message_user(
+                request, theme_summary(theme, len(changed), queryset.count(), adding=adding)
+            )
+            return None
+        name = "add_theme_action" if adding else "remove_theme_action"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ajouter un thème") if adding else _("Retirer un thème"),
+            "opts": self.model._meta,
+            "form": form,
+            "adding": adding,
+            "admin_action": name,
+            "actions_selected": queryset.prefetch_related("themes"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/actions/action/themes.html", context)
+
+
+def theme_summary(theme, changed, chosen, *, adding):
+    """How many actions the bulk theme change changed, and why the others were left alone."""
+    if not changed:
+        if adding:
+            return gettext(
+                "Aucune action n'a changé : elles avaient toutes déjà le thème « %(theme)s »."
+            ) % {"theme": theme}
+        return gettext("Aucune action n'a changé : aucune n'avait le thème « %(theme)s ».") % {
+            "theme": theme
+        }
+    if adding:
+        summary = ngettext(
+            "Thème « %(theme)s » ajouté à %(count)d action.",
+            "Thème « %(theme)s » ajouté à %(count)d actions.",
+            changed,
+        )
+        unchanged = ngettext(
+            "%(count)d action l'avait déjà.", "%(count)d actions l'avaient déjà.", chosen - changed
+        )
+    else:
+        summary = ngettext(
+            "Thème « %(theme)s » retiré de %(count)d action.",
+            "Thème « %(theme)s » retiré de %(count)d actions.",
+            changed,
+        )
+        unchanged = ngettext(
+            "%(count)d action ne l'avait pas.",
+            "%(count)d actions ne l'avaient pas.",
+            chosen - changed,
+        )
+    summary %= {"theme": theme, "count": changed}
+    if chosen > changed:
+        summary += " " + unchanged % {"count": chosen - changed}
+    return summary
 
 
 def bulk_refusal(error):

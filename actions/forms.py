@@ -8,6 +8,7 @@ from actions.models import Action, Target
 from actions.services import validate_status_change
 from backoffice.versions import VersionedModelForm
 from backoffice.widgets import DateInput
+from plans.models import Theme
 from plans.versions import latest_records, version_of
 
 
@@ -103,6 +104,45 @@ class ActionAdminForm(StatusReasonMixin, VersionedModelForm):
                 "related_actions",
                 _("Ces actions appartiennent à un autre plan : %(codes)s")
                 % {"codes": ", ".join(a.code for a in foreign_actions)},
+            )
+        return cleaned
+
+
+class ActionAddForm(ActionAdminForm):
+    """A new action: its code is proposed (the next free one of its sub-objective), may be
+    changed, and is filled in when left empty."""
+
+    class Media:
+        js = ["js/action_next_code.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "code" in self.fields:
+            self.fields["code"].required = False
+            self.fields["code"].help_text = _(
+                "Proposé : le prochain code libre du sous-objectif. Vous pouvez le changer."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        sub_objective = cleaned.get("sub_objective")
+        if sub_objective is None or "code" in self.errors:
+            return cleaned
+        code = cleaned.get("code") or Action.objects.next_code(sub_objective)
+        cleaned["code"] = self.instance.code = code
+        taken = Action._base_manager.filter(
+            plan_id=sub_objective.objective.plan_id, code=code
+        ).exists()
+        if taken:
+            # Read inside the saving transaction: a colleague who saved this code a moment
+            # ago is seen here, and she is told which code is free now.
+            self.add_error(
+                "code",
+                _(
+                    "Le code %(code)s est déjà pris dans ce plan (quelqu'un vient peut-être "
+                    "de l'enregistrer). Le prochain code libre est %(next)s."
+                )
+                % {"code": code, "next": Action.objects.next_code(sub_objective)},
             )
         return cleaned
 
@@ -242,4 +282,19 @@ class CorrectionForm(forms.Form):
             "Dites ce qui était inexact et ce qui est juste. L'entrée d'origine reste dans le "
             "suivi, marquée comme corrigée ; votre correction s'ajoute, datée et signée."
         ),
+    )
+
+
+class ThemeForm(forms.Form):
+    """The intermediate page of the bulk theme actions: which theme."""
+
+    theme = forms.ModelChoiceField(
+        label=_("Thème"),
+        queryset=Theme.objects.all(),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez un thème."),
+            "invalid_choice": _("Ce thème n'existe pas : choisissez-en un dans la liste."),
+        },
     )

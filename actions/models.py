@@ -88,6 +88,20 @@ class ActionQuerySet(models.QuerySet):
             )
         )
 
+    def next_code(self, sub_objective):
+        """The code to propose for a new action of `sub_objective`: one past the highest
+        action number under it (1.2.1–1.2.3 → 1.2.4; none yet → 1.2.1).
+
+        One past the highest, not the first gap: a deleted 1.2.2 may come back from the
+        trash, and the plan's documents may still cite it. Every action of the plan is read,
+        whatever its sub-objective, since the code is unique in the whole plan."""
+        prefix = f"{sub_objective.code}."
+        codes = self.model._base_manager.filter(
+            plan_id=sub_objective.objective.plan_id, code__startswith=prefix
+        ).values_list("code", flat=True)
+        numbers = [int(rest) for rest in (c.removeprefix(prefix) for c in codes) if rest.isdigit()]
+        return f"{prefix}{max(numbers, default=0) + 1}"
+
     def summary(self, *group_by, today=None):
         """Rows of action count, average progress, late count and a count per status
         (`status_<value>`), one row per group (e.g. "plan_id"), or a single row without a

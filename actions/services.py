@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ProgressNote, Target, TargetValue
-from plans.services import save_with_author
+from plans.services import save_with_author, set_author
 from plans.versions import check_version, lock
 
 
@@ -193,3 +193,28 @@ def save_target_value(target_value, *, user):
     )
     target_value.full_clean()
     return save_with_author(target_value, user=user)
+
+
+@transaction.atomic
+def tag_actions(*, actions, theme, user):
+    """Adds `theme` to each of `actions` (a queryset, narrowed by the caller to what `user`
+    may change) that lacks it; each change is in the action's history, signed by `user`.
+    Returns the actions changed. The rows are locked first: a colleague saving one of them
+    meanwhile waits, then is told that its themes changed."""
+    pks = lock(actions)
+    changed = list(Action.objects.filter(pk__in=pks).exclude(themes=theme).order_by("pk"))
+    for action in changed:
+        set_author(action, user=user)
+        action.themes.add(theme)
+    return changed
+
+
+@transaction.atomic
+def untag_actions(*, actions, theme, user):
+    """Removes `theme` from each of `actions` that has it, as tag_actions() adds it."""
+    pks = lock(actions)
+    changed = list(Action.objects.filter(pk__in=pks, themes=theme).order_by("pk"))
+    for action in changed:
+        set_author(action, user=user)
+        action.themes.remove(theme)
+    return changed

@@ -331,6 +331,25 @@ class PlanDataAdmin(
         perms_needed = {name for name in perms_needed if str(name) not in with_parent}
         return deleted, counts, perms_needed, protected
 
+    def response_action(self, request, queryset):
+        # A bulk action's chosen ids, as posted: one that is no id at all (a forged or
+        # mangled page) is refused in words rather than failing the query.
+        pk = self.opts.pk
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                pk.run_validators(pk.to_python(value))
+            except ValidationError:
+                self.message_user(
+                    request,
+                    gettext(
+                        "La sélection envoyée est illisible : rien n'a été changé. Rechargez "
+                        "la liste et choisissez de nouveau."
+                    ),
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
     def nothing_to_save(self, request, form, change):
         """A page saved for its inline rows only leaves its object, and its version, alone:
         otherwise a colleague's stale page would be refused for a change that is not there.

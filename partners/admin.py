@@ -1,11 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from access.coalitions import scoped
+from access.coalitions import coalition_ids, scoped
 from actions.admin import ActionAdmin as ActionOnlyAdmin
 from actions.admin import ActionChangeList, LateFilter, PlanScopedFilter
 from actions.models import Action
@@ -14,6 +19,7 @@ from backoffice.versions import VersionedInlineFormSet
 from imports.admin import PlanDataImportExportAdmin
 from imports.partner_resources import OrganisationResource
 from partners.models import ActionPartner, Organisation
+from partners.services import merge_organisations
 
 
 def legend_chip(link, short=False):
@@ -51,6 +57,7 @@ class OrganisationAdmin(PlanDataImportExportAdmin):
     list_select_related = ["coalition"]
     search_fields = ["name", "short_name", "notes"]
     inlines = [OrganisationLinkInline]
+    actions = ["merge_action"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(action_count=Count("action_links"))
@@ -58,6 +65,115 @@ class OrganisationAdmin(PlanDataImportExportAdmin):
     @admin.display(description=_("actions"), ordering="action_count")
     def action_count(self, organisation):
         return organisation.action_count
+
+    @admin.action(
+        description=_("Fusionner les organisations choisies"), permissions=["change", "delete"]
+    )
+    def merge_action(self, request, queryset):
+        """An intermediate page: which one is kept, under which name; then the merge."""
+        organisations = list(
+            Organisation.objects.filter(pk__in=queryset.values("pk"))
+            .select_related("coalition")
+            .annotate(
+                links=Count("action_links", distinct=True),
+                seats=Count("memberships", distinct=True),
+            )
+            .order_by("-links", "name")
+        )
+        if len(organisations) < 2:
+            self.message_user(
+                request,
+                _("Choisissez au moins deux organisations à fusionner."),
+                messages.WARNING,
+            )
+            return None
+        form = MergeForm(
+            request.POST if "apply" in request.POST else None,
+            organisations=organisations,
+        )
+        if form.is_valid():
+            keep = form.cleaned_data["keep"]
+            try:
+                summary = merge_organisations(
+                    keep=keep,
+                    others=[o for o in organisations if o.pk != keep.pk],
+                    user=request.user,
+                    name=form.cleaned_data["name"],
+                    coalitions=coalition_ids(request.user),
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, merge_message(summary), messages.SUCCESS)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Fusionner des organisations"),
+            "opts": self.opts,
+            "form": form,
+            "organisations": organisations,
+            "chosen": str(form["keep"].value()),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/partners/organisation/merge.html", context)
+
+
+class MergeForm(forms.Form):
+    keep = forms.TypedChoiceField(
+        label=_("Organisation gardée"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez l'organisation à garder."),
+            "invalid_choice": _("Choisissez l'organisation à garder parmi celles de la liste."),
+        },
+    )
+    name = forms.CharField(
+        label=_("Son nom après la fusion"),
+        required=False,
+        max_length=200,
+        help_text=_("Laissez vide pour garder son nom actuel."),
+        error_messages={"max_length": _("Ce nom est trop long : 200 caractères au plus.")},
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisations = {o.pk: o for o in organisations}
+        self.fields["keep"].choices = [(o.pk, o.name) for o in organisations]
+        # The one with the most links, as listed first.
+        self.fields["keep"].initial = organisations[0].pk
+
+    def clean_keep(self):
+        return self.organisations[self.cleaned_data["keep"]]
+
+
+def merge_message(summary):
+    message = ngettext(
+        "%(count)d organisation fusionnée dans « %(kept)s » : %(names)s.",
+        "%(count)d organisations fusionnées dans « %(kept)s » : %(names)s.",
+        len(summary.deleted),
+    ) % {
+        "count": len(summary.deleted),
+        "kept": summary.kept,
+        "names": ", ".join(summary.deleted),
+    }
+    if summary.renamed_from:
+        message += " " + _("« %(old)s » s'appelle maintenant « %(new)s ».") % {
+            "old": summary.renamed_from,
+            "new": summary.kept,
+        }
+    message += " " + ngettext(
+        "%(count)d lien à une action déplacé",
+        "%(count)d liens à des actions déplacés",
+        summary.moved_links,
+    ) % {"count": summary.moved_links}
+    if summary.merged_links:
+        message += ", " + ngettext(
+            "%(count)d lien en double réuni avec celui de l'organisation gardée",
+            "%(count)d liens en double réunis avec ceux de l'organisation gardée",
+            summary.merged_links,
+        ) % {"count": summary.merged_links}
+    return message + ". " + str(_("La corbeille des organisations peut les restaurer."))
 
 
 @admin.register(ActionPartner)

@@ -169,7 +169,12 @@ SITE_PAGES = {
 }
 # fmt: on
 # Covered by their own tests below.
-OTHER_ADMIN_URLS = {"admin:app_list", "admin:autocomplete", "admin:view_on_site"}
+OTHER_ADMIN_URLS = {
+    "admin:app_list",
+    "admin:autocomplete",
+    "admin:view_on_site",
+    "admin:actions_action_next_code",
+}
 
 
 # --- The world, built once for the module ----------------------------------------------------
@@ -393,6 +398,26 @@ def test_admin_autocomplete(world, label, field, user):
         offered = {int(result["id"]) for result in response.json()["results"]}
         for side in sides_of(remote_label):
             assert (pk(world, remote_label, side) in offered) == sees(user, side), side
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("side", ["A", "B"])
+def test_admin_next_action_code(world, user, side):
+    """The add form's next free code, for a sub-objective of her coalitions only."""
+    response = client_of(world, user).get(
+        reverse("admin:actions_action_next_code"),
+        {"sub_objective": pk(world, "plans.SubObjective", side)},
+    )
+    if user == "anon":
+        assert_outcome(response, ADMIN_LOGIN)
+    elif user == "member_a":
+        assert_outcome(response, DENIED)
+    elif sees(user, side):
+        assert response.status_code == 200
+        assert response.json()["code"].replace(".", "").isdigit()
+    else:
+        assert response.status_code == 404
+    assert_nothing_foreign(response, user)
 
 
 def view_on_site_cells():
