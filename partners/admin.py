@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -311,7 +312,8 @@ class ActionAdmin(ActionOnlyAdmin):
             "opts": self.opts,
             "original": action,
             "action": action,
-            "status_label": status_badge(action.status),
+            # The badge's template ends with a line break: none inside the sentence.
+            "status_label": mark_safe(status_badge(action.status).strip()),
             "form": form,
             "trail": trail[:TRAIL_SHOWN],
             "back": back,

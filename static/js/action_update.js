@@ -14,6 +14,12 @@ document.addEventListener("DOMContentLoaded", () => {
     row.hidden = !asks && !row.classList.contains("errors");
     row.querySelector("textarea").required = asks;
   };
-  radios.forEach((radio) => radio.addEventListener("change", update));
+  radios.forEach((radio) =>
+    radio.addEventListener("change", () => {
+      update();
+      // The reason is what she types next: no click to reach it.
+      if (!row.hidden) row.querySelector("textarea").focus();
+    }),
+  );
   update();
 });
