@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import unquote
@@ -298,11 +300,13 @@ class ActionAdmin(ActionOnlyAdmin):
                 except ValidationError as error:
                     form.add_service_errors(error)
                 else:
-                    self.message_user(
-                        request,
-                        gettext("L'action %(code)s est mise à jour.") % {"code": action.code},
-                        messages.SUCCESS,
-                    )
+                    # The members' pages show no messages: there, the page itself shows it.
+                    if urlsplit(back).path.startswith(reverse("admin:index")):
+                        self.message_user(
+                            request,
+                            gettext("L'action %(code)s est mise à jour.") % {"code": action.code},
+                            messages.SUCCESS,
+                        )
                     return redirect(back)
         trail = ProgressNote.objects.filter(action=action).select_related("author")
         context = {
@@ -324,14 +328,19 @@ class ActionAdmin(ActionOnlyAdmin):
         return TemplateResponse(request, "admin/actions/action/update.html", context)
 
     def update_return_url(self, request):
-        """Where the page goes back to: the page she came from (?next=, this site's), or
-        the action list."""
-        target = request.POST.get("next") or request.GET.get("next")
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return target
-        return reverse(admin_urlname(self.opts, "changelist"))
+        """Where the page goes back to: the page she came from (?next=, this site's), the
+        action list as she left it (filtered, sorted), or the action list."""
+        changelist = reverse(admin_urlname(self.opts, "changelist"))
+        candidates = [request.POST.get("next"), request.GET.get("next")]
+        referer = request.META.get("HTTP_REFERER", "")
+        if request.method == "GET" and urlsplit(referer).path == changelist:
+            candidates.append(referer)
+        for target in filter(None, candidates):
+            if url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return target
+        return changelist
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}

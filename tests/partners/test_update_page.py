@@ -235,6 +235,15 @@ def test_it_goes_back_where_she_came_from(coordinator_client, desk):
     assert coordinator_client.post(update_url(desk.action), data).url == CHANGELIST
 
 
+def test_it_goes_back_to_the_list_as_she_left_it(coordinator_client, desk):
+    listed = f"http://testserver{CHANGELIST}?status__exact=planned&o=2"
+    opened = coordinator_client.get(update_url(desk.action), headers={"referer": listed})
+    assert f'name="next" value="{listed.replace("&", "&amp;")}"' in html(opened)
+    data = {**page_data(opened), "next": opened.context["back"], "note": "Vu."}
+
+    assert coordinator_client.post(update_url(desk.action), data).url == listed
+
+
 # --- Refused, writing nothing ----------------------------------------------------------------
 
 
