@@ -277,37 +277,47 @@ class ActionAdmin(ActionOnlyAdmin):
 
     def update_view(self, request, object_id):
         rows = self.update_page_data(request, object_id)
-        action = rows["action"]
         back = self.update_return_url(request)
-        if request.method != "POST":
-            form = ActionUpdateForm(**rows)
-        else:
-            form = ActionUpdateForm(request.POST, **rows)
-            if form.is_valid():
-                try:
-                    retried_once(
-                        lambda: update_action(
-                            action=action, user=request.user, **form.update_arguments()
-                        )
+        form = ActionUpdateForm(request.POST if request.method == "POST" else None, **rows)
+        if request.method == "POST" and form.is_valid():
+            saved, rows, form = self.save_update(request, object_id, rows, form)
+            if saved:
+                # The members' pages show no messages: there, the page itself shows it.
+                if urlsplit(back).path.startswith(reverse("admin:index")):
+                    message = gettext("L'action %(code)s est mise à jour.")
+                    self.message_user(
+                        request, message % {"code": rows["action"].code}, messages.SUCCESS
                     )
-                except StaleVersion as error:
-                    # Nothing was written: the page again, with the action as it is now and
-                    # what she typed, to check and save again.
-                    self.message_user(request, update_refusal(error), messages.ERROR)
-                    rows = self.update_page_data(request, object_id)
-                    action = rows["action"]
-                    form = ActionUpdateForm(form.carried_into(ActionUpdateForm(**rows)), **rows)
-                except ValidationError as error:
-                    form.add_service_errors(error)
-                else:
-                    # The members' pages show no messages: there, the page itself shows it.
-                    if urlsplit(back).path.startswith(reverse("admin:index")):
-                        self.message_user(
-                            request,
-                            gettext("L'action %(code)s est mise à jour.") % {"code": action.code},
-                            messages.SUCCESS,
-                        )
-                    return redirect(back)
+                return redirect(back)
+        return self.render_update(request, rows, form, back)
+
+    def save_update(self, request, object_id, rows, form):
+        """(whether it was saved, the page's rows, its form): refused, nothing was written,
+        and the form says why; refused for a colleague's save, the page comes back with the
+        action as it is now and what she typed, to check and save again."""
+        try:
+            retried_once(
+                lambda: update_action(
+                    action=rows["action"], user=request.user, **form.update_arguments()
+                )
+            )
+        except StaleVersion as error:
+            self.message_user(request, update_refusal(error), messages.ERROR)
+            if error.latest is not None and error.latest.history_type == "-":
+                return False, rows, form  # deleted: what she typed stays, as typed
+            rows = self.update_page_data(request, object_id)
+            return (
+                False,
+                rows,
+                ActionUpdateForm(form.carried_into(ActionUpdateForm(**rows)), **rows),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+            return False, rows, form
+        return True, rows, form
+
+    def render_update(self, request, rows, form, back):
+        action = rows["action"]
         trail = ProgressNote.objects.filter(action=action).select_related("author")
         context = {
             **self.admin_site.each_context(request),
