@@ -15,11 +15,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from access.coalitions import scoped
+from access.coalitions import coalition_ids, scoped
 from actions.forms import (
     ActionAddForm,
     ActionAdminForm,
-    ActionChangeListForm,
     ActionListActionForm,
     ChangeStatusForm,
     CorrectionForm,
@@ -168,13 +167,15 @@ class ActionAdmin(PlanDataImportExportAdmin):
         "plan_short",
         "code",
         "title_short",
-        "status",
+        "status_badge",
         "progress_display",
         "scheduled",
         "is_late",
     ]
     list_display_links = ["code", "title_short"]
-    list_editable = ["status"]
+    # No editable status in the list: a status changed there looked saved until a button far
+    # below was clicked, and postponing asks for a reason the list has no room for. Statuses
+    # change on the update page, or for several actions with the bulk action.
     list_filter = [
         ("plan", admin.RelatedOnlyFieldListFilter),
         ObjectiveFilter,
@@ -194,12 +195,11 @@ class ActionAdmin(PlanDataImportExportAdmin):
     # corrected from the action's history (history_view below).
     inlines = [TargetInline]
     object_history_template = "admin/actions/action/object_history.html"
+    readonly_fields = ["current_status"]
     fieldsets = [
         (None, {"fields": ["sub_objective", "code", "title", "means", "loaded_version"]}),
-        (
-            _("Statut et avancement"),
-            {"fields": ["status", "status_reason", "status_note", "completion"]},
-        ),
+        # Changed on the update page (partners/admin.py), with its reason, notes and values.
+        (_("Statut et avancement"), {"fields": ["current_status"]}),
         (
             _("Échéancier et liens"),
             {"fields": ["periods", "related_actions", "themes"]},
@@ -231,24 +231,22 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if self.has_change_permission(request, obj):
+        if obj is not None:
             return fieldsets
-        # Those who only read have no form-only fields to show.
-        form_only = {"status_reason", "status_note"}
+        # A new action starts "À venir": no status to show yet.
         return [
-            (title, {**options, "fields": [f for f in options["fields"] if f not in form_only]})
+            (title, options)
             for title, options in fieldsets
+            if "current_status" not in options["fields"]
         ]
 
     def get_list_display(self, request):
-        if self.has_change_permission(request):
-            return self.list_display
-        # Those who only read see the badge instead of the (absent) select.
-        return [("status_badge" if name == "status" else name) for name in self.list_display]
-
-    def get_changelist_form(self, request, **kwargs):
-        kwargs.setdefault("form", ActionChangeListForm)
-        return super().get_changelist_form(request, **kwargs)
+        ids = coalition_ids(request.user)
+        if (ids is not None and len(ids) == 1) or PlanScopedFilter.chosen_plan(request):
+            # The coalition column says nothing when there is only one: its room goes to
+            # the columns that fit at 1366 px wide.
+            return [name for name in self.list_display if name != "plan_short"]
+        return self.list_display
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sub_objective":
@@ -415,13 +413,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
     def save_model(self, request, obj, form, change):
         if self.nothing_to_save(request, form, change):
             return
-        change_status(
-            action=obj,
-            status=obj.status,
-            user=request.user,
-            reason=form.cleaned_data.get("status_reason", ""),
-            note=form.cleaned_data.get("status_note", ""),
-        )
+        # The status as stored (this form has none): a new action's first, validated save.
+        change_status(action=obj, status=obj.status, user=request.user)
 
     def history_view(self, request, object_id, extra_context=None):
         """The action's whole story, as members read it on its page (partners/timeline.py):
@@ -469,6 +462,14 @@ class ActionAdmin(PlanDataImportExportAdmin):
     @admin.display(description=_("statut"), ordering="status")
     def status_badge(self, action):
         return status_badge(action.status)
+
+    @admin.display(description=_("statut actuel"))
+    def current_status(self, action):
+        return format_html(
+            "{} {}",
+            status_badge(action.status),
+            render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress}),
+        )
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):

@@ -12,56 +12,12 @@ from plans.models import Theme
 from plans.versions import latest_records, version_of
 
 
-class StatusSelect(forms.Select):
-    """A status select coloured like the status badge (the word stays the main signal)."""
+class ActionAdminForm(VersionedModelForm):
+    """The action's structure: its status, notes and values change on the update page."""
 
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        css = context["widget"]["attrs"].get("class", "")
-        context["widget"]["attrs"]["class"] = f"{css} status-select status-{value}".strip()
-        return context
-
-
-class StatusReasonMixin:
-    """Refuses a postponement or abandonment typed without its reason."""
-
-    # Forms without a reason field (the list) say where the reason can be given.
-    no_reason_here_message = _(
-        "Pour reporter ou abandonner, ouvrez l'action ou utilisez l'action groupée "
-        "« Changer le statut » : la raison y est demandée."
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        if "status" in self.changed_data and "status" in cleaned:
-            old = self.instance.status if self.instance.pk else None
-            try:
-                validate_status_change(
-                    old_status=old,
-                    new_status=cleaned["status"],
-                    reason=cleaned.get("status_reason", ""),
-                )
-            except ValidationError as error:
-                if "status_reason" in self.fields:
-                    self.add_error("status_reason", error.message_dict["reason"])
-                else:
-                    self.add_error("status", self.no_reason_here_message)
-        return cleaned
-
-
-class ActionAdminForm(StatusReasonMixin, VersionedModelForm):
-    status_reason = forms.CharField(
-        label=_("Raison du changement de statut"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Obligatoire pour reporter ou abandonner une action."),
-    )
-    status_note = forms.CharField(
-        label=_("Note de suivi"),
-        help_text=_("Ajoutée au suivi de l'action, avec ou sans changement de statut."),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    def compared_fields(self):
+        # A colleague's new status refuses this page too: say so in the refusal.
+        return [*super().compared_fields(), "status", "completion"]
 
     class Meta:
         model = Action
@@ -70,8 +26,6 @@ class ActionAdminForm(StatusReasonMixin, VersionedModelForm):
             "code",
             "title",
             "means",
-            "status",
-            "completion",
             "periods",
             "related_actions",
             "themes",
@@ -80,7 +34,6 @@ class ActionAdminForm(StatusReasonMixin, VersionedModelForm):
         ]
         widgets = {
             "title": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
-            "status": StatusSelect,
             "periods": forms.CheckboxSelectMultiple,
             "themes": forms.CheckboxSelectMultiple,
         }
@@ -145,51 +98,6 @@ class ActionAddForm(ActionAdminForm):
                 % {"code": code, "next": Action.objects.next_code(sub_objective)},
             )
         return cleaned
-
-
-class StatusSeenWidget(forms.MultiWidget):
-    """The status select, plus the status the coordinator saw when the list was shown."""
-
-    def __init__(self, attrs=None):
-        super().__init__([StatusSelect(choices=Action.Status.choices), forms.HiddenInput], attrs)
-
-    def decompress(self, value):
-        return [value, value]
-
-
-class StatusSeenField(forms.MultiValueField):
-    widget = StatusSeenWidget
-
-    def __init__(self, **kwargs):
-        fields = [forms.ChoiceField(choices=Action.Status.choices), forms.CharField()]
-        super().__init__(fields, require_all_fields=False, **kwargs)
-
-    def compress(self, values):
-        return tuple(values) if values else (None, None)
-
-
-class ActionChangeListForm(StatusReasonMixin, forms.ModelForm):
-    """The list's editable status. Django rebuilds the list from the database when it is
-    saved, so a row left untouched on a stale page would quietly undo a newer status."""
-
-    status = StatusSeenField(label=_("statut"))
-
-    class Meta:
-        model = Action
-        fields = ["status"]
-
-    def clean_status(self):
-        chosen, seen = self.cleaned_data["status"]
-        if seen and seen != self.instance.status:
-            raise ValidationError(
-                _(
-                    "Ce statut a changé depuis l'affichage de la liste : il est maintenant "
-                    "« %(now)s ». Rechargez la page."
-                )
-                % {"now": self.instance.get_status_display()},
-                code="stale",
-            )
-        return chosen
 
 
 class ActionListActionForm(helpers.ActionForm):

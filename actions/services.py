@@ -218,3 +218,17 @@ def untag_actions(*, actions, theme, user):
         set_author(action, user=user)
         action.themes.remove(theme)
     return changed
+
+
+@transaction.atomic
+def mark_delivered(*, target, done, user, seen_version=None):
+    """Ticks (or unticks) `target`, a deliverable, as delivered, signed by `user`. The row is
+    locked, then compared with `seen_version` (the version the person saw): a save made
+    meanwhile refuses this one (StaleVersion). Raises ValidationError, writing nothing, for a
+    counted target."""
+    lock(Target.objects.filter(pk=target.pk))
+    check_version(target, seen_version)
+    target.refresh_from_db()
+    target.is_done = bool(done)
+    target.full_clean()
+    return save_with_author(target, user=user)

@@ -67,9 +67,13 @@ class VersionedModelForm(forms.ModelForm):
         # A form posted without the field (a page that showed no version) compares nothing.
         if self.add_prefix(VERSION_FIELD) in self.data:
             check_version(
-                self.instance, cleaned.get(VERSION_FIELD, ""), self.latest, list(self.fields)
+                self.instance, cleaned.get(VERSION_FIELD, ""), self.latest, self.compared_fields()
             )
         return cleaned
+
+    def compared_fields(self):
+        """The fields a refusal names when they changed meanwhile: the form's own."""
+        return list(self.fields)
 
 
 class VersionedFormSetMixin:

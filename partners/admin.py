@@ -1,25 +1,39 @@
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from access.coalitions import coalition_ids, scoped
 from actions.admin import ActionAdmin as ActionOnlyAdmin
-from actions.admin import ActionChangeList, LateFilter, PlanScopedFilter
-from actions.models import Action
-from backoffice.admin import PlanDataAdmin, PlanDataInline
+from actions.admin import ActionChangeList, LateFilter, PlanScopedFilter, status_badge
+from actions.models import Action, ProgressNote, Target
+from backoffice.admin import PlanDataAdmin, PlanDataInline, retried_once
 from backoffice.versions import VersionedInlineFormSet
 from imports.admin import PlanDataImportExportAdmin
 from imports.partner_resources import OrganisationResource
+from partners.forms import ActionUpdateForm
 from partners.models import ActionPartner, Organisation
-from partners.services import merge_organisations
+from partners.services import merge_organisations, update_action
+from plans.versions import READ_FIRST, StaleVersion, latest_records, who_and_when
+
+# The update page shows the last entries of the action's trail, to write after them.
+TRAIL_SHOWN = 5
 
 
 def legend_chip(link, short=False):
@@ -305,9 +319,150 @@ class ActionAdmin(ActionOnlyAdmin):
         *ActionOnlyAdmin.list_filter[ActionOnlyAdmin.list_filter.index(LateFilter) :],
     ]
     inlines = [PartnerInline, *ActionOnlyAdmin.inlines]
+    change_form_template = "admin/actions/action/change_form_with_update.html"
 
     def get_changelist(self, request, **kwargs):
         return ActionChangeListWithPartners
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if not self.has_change_permission(request):
+            return shown
+        # One click from each row to its update page, in the status's own cell: a column of
+        # its own would push "en retard" out of view at 1366 px.
+        return [("status_and_update" if name == "status_badge" else name) for name in shown]
+
+    @admin.display(description=_("statut"), ordering="status")
+    def status_and_update(self, action):
+        return format_html(
+            '{}<br><a class="update-link" href="{}">{}'
+            '<span class="visually-hidden"> {}</span></a>',
+            status_badge(action.status),
+            reverse("admin:actions_action_update", args=[action.pk]),
+            _("Mettre à jour"),
+            action.code,
+        )
+
+    def current_status(self, action):
+        shown = super().current_status(action)
+        return format_html(
+            '{} <a class="button update-link" href="{}">{}</a>',
+            shown,
+            reverse("admin:actions_action_update", args=[action.pk]),
+            _("Mettre à jour"),
+        )
+
+    current_status.short_description = ActionOnlyAdmin.current_status.short_description
+
+    # --- The update page: status, note, values, deliverables and confirmations at once ---
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/mettre-a-jour/",
+                self.admin_site.admin_view(self.update_view),
+                name=admin_urlname(self.opts, "update").removeprefix("admin:"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def update_page_data(self, request, object_id):
+        """The action and its rows, each version read before what it versions (so that a
+        save committed in between is seen as newer: plans/versions.py)."""
+        action = self.get_object(request, unquote(object_id))
+        if action is None:
+            raise Http404
+        if not self.has_change_permission(request, action):
+            raise PermissionDenied
+        target_rows = Target.objects.filter(action=action)
+        link_rows = ActionPartner.objects.filter(action=action)
+        versions = {"action": getattr(action, READ_FIRST, None)}
+        target_versions = latest_records(Target, target_rows)
+        link_versions = latest_records(ActionPartner, link_rows)
+        targets = list(target_rows.prefetch_related("values"))
+        links = list(link_rows.select_related("organisation"))
+        for link in links:
+            link.chip = legend_chip(link)  # a span: the page's own link colour hides the legend
+        versions.update({f"target-{t.pk}": target_versions.get(t.pk) for t in targets})
+        versions.update({f"link-{link.pk}": link_versions.get(link.pk) for link in links})
+        return {"action": action, "targets": targets, "links": links, "versions": versions}
+
+    def update_view(self, request, object_id):
+        rows = self.update_page_data(request, object_id)
+        back = self.update_return_url(request)
+        form = ActionUpdateForm(request.POST if request.method == "POST" else None, **rows)
+        if request.method == "POST" and form.is_valid():
+            saved, rows, form = self.save_update(request, object_id, rows, form)
+            if saved:
+                # The members' pages show no messages: there, the page itself shows it.
+                if urlsplit(back).path.startswith(reverse("admin:index")):
+                    message = gettext("L'action %(code)s est mise à jour.")
+                    self.message_user(
+                        request, message % {"code": rows["action"].code}, messages.SUCCESS
+                    )
+                return redirect(back)
+        return self.render_update(request, rows, form, back)
+
+    def save_update(self, request, object_id, rows, form):
+        """(whether it was saved, the page's rows, its form): refused, nothing was written,
+        and the form says why; refused for a colleague's save, the page comes back with the
+        action as it is now and what she typed, to check and save again."""
+        try:
+            retried_once(
+                lambda: update_action(
+                    action=rows["action"], user=request.user, **form.update_arguments()
+                )
+            )
+        except StaleVersion as error:
+            self.message_user(request, update_refusal(error), messages.ERROR)
+            if error.latest is not None and error.latest.history_type == "-":
+                return False, rows, form  # deleted: what she typed stays, as typed
+            rows = self.update_page_data(request, object_id)
+            return (
+                False,
+                rows,
+                ActionUpdateForm(form.carried_into(ActionUpdateForm(**rows)), **rows),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+            return False, rows, form
+        return True, rows, form
+
+    def render_update(self, request, rows, form, back):
+        action = rows["action"]
+        trail = ProgressNote.objects.filter(action=action).select_related("author")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Mettre à jour l'action %(code)s") % {"code": action.code},
+            "subtitle": action.title,
+            "opts": self.opts,
+            "original": action,
+            "action": action,
+            # The badge's template ends with a line break: none inside the sentence.
+            "status_label": mark_safe(status_badge(action.status).strip()),
+            "form": form,
+            "trail": trail[:TRAIL_SHOWN],
+            "back": back,
+            "change_url": reverse(admin_urlname(self.opts, "change"), args=[action.pk]),
+            "reasons_needed": " ".join(Action.STATUSES_NEEDING_REASON),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/actions/action/update.html", context)
+
+    def update_return_url(self, request):
+        """Where the page goes back to: the page she came from (?next=, this site's), the
+        action list as she left it (filtered, sorted), or the action list."""
+        changelist = reverse(admin_urlname(self.opts, "changelist"))
+        candidates = [request.POST.get("next"), request.GET.get("next")]
+        referer = request.META.get("HTTP_REFERER", "")
+        if request.method == "GET" and urlsplit(referer).path == changelist:
+            candidates.append(referer)
+        for target in filter(None, candidates):
+            if url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return target
+        return changelist
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"partner_legend": ActionPartner.legend_entries(), **(extra_context or {})}
@@ -320,3 +475,22 @@ class ActionAdmin(ActionOnlyAdmin):
         if action.carrier_to_be_found:
             chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
         return format_html('<div class="chips">{}</div>', chips) if chips else "—"
+
+
+def update_refusal(error):
+    """Why the update wrote nothing; for a colleague's save, what to do now that the page
+    shows the action as it is."""
+    latest = getattr(error, "latest", None)
+    if latest is None or latest.history_type == "-":
+        return " ".join(error.messages)
+    who, when = who_and_when(latest)
+    return gettext(
+        "%(who)s a enregistré « %(object)s » le %(when)s, après l'affichage de cette page "
+        "(%(changes)s). Rien n'a été enregistré : la page montre maintenant l'action telle "
+        "qu'elle est, avec ce que vous avez tapé ; vérifiez, puis enregistrez de nouveau."
+    ) % {
+        "who": who,
+        "object": error.instance,
+        "when": when,
+        "changes": "; ".join(error.changes) or gettext("d'autres champs"),
+    }

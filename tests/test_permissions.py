@@ -40,7 +40,7 @@ from partners.models import ActionPartner, Organisation
 from plans.models import Coalition, Plan, Review, Theme
 from reports import pdf
 from tests.dashboard.reading import edit_links
-from tests.helpers import change_form_data, form_data, formset_data
+from tests.helpers import change_form_data, form_data
 from tests.imports.helpers import HEADER as ACTION_HEADER
 from tests.world import (
     HOME,
@@ -98,6 +98,7 @@ ADMIN_VIEWS = {
     "recover_list":    (DENIED,      OK),           # the trash: deleted objects
     "recover":         (DENIED,      OK),           # restore one (by its deletion record)
     "correct":         (DENIED,      OK),           # a trail entry's correction (a new one)
+    "update":          (DENIED,      OK),           # an action's status, note, values at once
 }
 # fmt: on
 # Where a coordinator reads only: themes are the province's vocabulary, and coalitions are
@@ -126,6 +127,7 @@ OBJECT_VIEWS = {
     "import_table",
     "recover",
     "correct",
+    "update",
     "password_change",  # auth.User's
 }
 # Every view an admin may have; a URL of an admin that is none of these fails
@@ -696,9 +698,9 @@ def test_post_action_history_revert(world, user, side, outcome):
     action = world.sides[side].action
     url = reverse("admin:actions_action_simple_history", args=[action.pk, first_version(action)])
     data = form_data(client_of(world, "superuser").get(url).context["adminform"].form)
-    # A note with it: a revert form posted back untouched saves nothing (an unchanged form
-    # is not saved), and the note is a field anyone's revert form has.
-    data["status_note"] = f"Retour à la première version, par {user}"
+    # A change with it: a revert form posted back untouched saves nothing (an unchanged form
+    # is not saved).
+    data["means"] = f"Retour à la première version, par {user}"
     before = action_state(world, side)
 
     response = client_of(world, user).post(url, data)
@@ -834,20 +836,19 @@ def test_post_bulk_change_status(world, user, side, outcome):
 
 
 @pytest.mark.parametrize(("user", "side", "outcome"), list(change_cells()))
-def test_post_list_editable_status(world, user, side, outcome):
-    rendered = client_of(world, "coord_a").get(
-        ACTIONS, {"plan__id__exact": world.sides[side].plan.pk}
-    )
-    formset = rendered.context["cl"].formset
-    data = formset_data(formset)
-    for form in formset.forms:
-        data[form["status"].html_name + "_0"] = Action.Status.IN_PROGRESS
-    data["_save"] = "Enregistrer"
+def test_post_action_update_page(world, user, side, outcome):
+    """The update page, posted by each: only who may change the action changes its status
+    and its trail. (It took over from the list's editable status.)"""
+    url = reverse("admin:actions_action_update", args=[world.sides[side].action.pk])
+    rendered = client_of(world, "superuser").get(url)
+    data = form_data(rendered.context["form"])
+    data.update(status=Action.Status.IN_PROGRESS, note=f"Démarrée par {user}")
     before = action_state(world, side)
 
-    response = client_of(world, user).post(ACTIONS, data)
+    response = client_of(world, user).post(url, data)
 
     assert_change(world, side, before, outcome, response)
+    assert_nothing_foreign(response, user)
 
 
 def xlsx_table():

@@ -28,7 +28,7 @@ from tests.factories import (
 )
 from tests.helpers import (
     change_form_data,
-    formset_data,
+    form_data,
     make_user,
     member_of_every_coalition,
     row_index,
@@ -225,12 +225,12 @@ def test_list_shows_code_title_status_periods_partners_and_late_flag(
     assert response.status_code == 200
     row = row_of(response, "1.1.1")
     assert "Cartographier les jardins collectifs" in row
-    assert '<option value="in_progress" selected>En cours</option>' in row
+    assert '<span class="status-badge status-in_progress">En cours</span>' in row
     assert "2016-2018" in row
     assert "MSL" in row
     assert late_cell(row) == "En retard"  # its period has ended and it is not done
     done_row = row_of(response, "1.1.2")
-    assert '<option value="done" selected>Réalisée</option>' in done_row
+    assert '<span class="status-badge status-done">Réalisée</span>' in done_row
     assert "retard" not in late_cell(done_row)
     assert "CSSDL" in done_row
     upcoming_row = row_of(response, "2.1.1")
@@ -374,59 +374,46 @@ def test_change_page_shows_partners_and_targets_and_the_notes_in_its_history(
     assert "Première rencontre tenue avec les producteurs." in history
 
 
-def test_postponing_without_reason_is_refused_and_nothing_is_saved(
-    coordinator_client, tracked_action
-):
+def test_the_full_form_changes_no_status(coordinator_client, tracked_action):
+    """Statuses, their reasons and notes change on the update page
+    (tests/partners/test_update_page.py): a status posted to the full form is ignored."""
     action = tracked_action.action
     data = change_form_data(coordinator_client.get(change_url(action)))
-    data["status"] = Action.Status.POSTPONED
+    assert "status" not in data
+    data.update(status=Action.Status.DONE, completion="80", title="Mobiliser les fermes")
 
     response = coordinator_client.post(change_url(action), data)
 
-    assert response.status_code == 200
-    content = html(response)
-    assert FIX_ERRORS in content
-    assert REASON_REQUIRED in content
-    assert "raison" in content
+    assert response.status_code == 302
     action.refresh_from_db()
+    assert (action.title, action.status, action.completion) == (
+        "Mobiliser les fermes",
+        Action.Status.PLANNED,
+        None,
+    )
+    assert not status_trail(action).exists()
+
+
+def test_a_new_action_starts_planned(coordinator_client, coordinator, catalogue):
+    data = form_data(
+        coordinator_client.get(reverse("admin:actions_action_add")).context["adminform"].form
+    )
+    data.update(
+        sub_objective=str(catalogue.upcoming.sub_objective_id),
+        code="2.1.2",
+        title="Ouvrir un deuxième marché",
+    )
+    for empty in ("periods", "related_actions", "themes"):  # no box ticked
+        data.pop(empty)
+    for prefix in ("partner_links", "targets", "notes"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+
+    response = coordinator_client.post(reverse("admin:actions_action_add"), data)
+    assert response.status_code == 302
+    action = Action.objects.get(code="2.1.2")
     assert action.status == Action.Status.PLANNED
-    assert not status_trail(action).exists()
-
-
-def test_postponing_with_reason_saves_status_and_trail(
-    coordinator_client, coordinator, tracked_action
-):
-    action = tracked_action.action
-    data = change_form_data(coordinator_client.get(change_url(action)))
-    data["status"] = Action.Status.POSTPONED
-    data["status_reason"] = "Pas de financement cette année."
-
-    response = coordinator_client.post(change_url(action), data)
-
-    assert response.status_code == 302
-    action.refresh_from_db()
-    assert action.status == Action.Status.POSTPONED
-    entry = status_trail(action).get()
-    assert entry.status_from == Action.Status.PLANNED
-    assert entry.status_to == Action.Status.POSTPONED
-    assert entry.reason == "Pas de financement cette année."
-    assert entry.author == coordinator
-
-
-def test_note_typed_beside_an_unchanged_status_is_kept_as_a_note(
-    coordinator_client, coordinator, tracked_action
-):
-    action = tracked_action.action
-    data = change_form_data(coordinator_client.get(change_url(action)))
-    data["status_note"] = "Les producteurs attendent la subvention."
-
-    response = coordinator_client.post(change_url(action), data)
-
-    assert response.status_code == 302
-    note = ProgressNote.objects.get(action=action, text="Les producteurs attendent la subvention.")
-    assert note.kind == ProgressNote.Kind.NOTE
-    assert note.author == coordinator
-    assert not status_trail(action).exists()
+    assert action.history.get().history_user == coordinator
+    assert not ProgressNote.objects.filter(action=action).exists()
 
 
 def test_new_value_on_a_count_target_is_recorded(coordinator_client, tracked_action):
@@ -476,54 +463,36 @@ def test_value_added_on_the_target_page_is_recorded_and_signed(
     assert value.history.get().history_user == coordinator
 
 
-# --- The list's editable status --------------------------------------------------------------
+# --- No trap in the list --------------------------------------------------------------------
 
 
-def changelist_post(response, changes):
-    """The list's editable form as rendered, with `changes` ({action: status}) applied."""
-    formset = response.context["cl"].formset
-    data = formset_data(formset)
-    for form in formset.forms:
-        if form.instance in changes:
-            data[form["status"].html_name + "_0"] = changes[form.instance]  # the select
-    data["_save"] = "Enregistrer"
-    return data
+def test_the_list_has_no_status_menu_that_looks_saved(coordinator_client, catalogue):
+    """A status picked in the list changed colour at once and was lost unless « Enregistrer »,
+    far below, was clicked; postponing there was always refused. The list shows badges and
+    sends each row to its update page."""
+    content = html(coordinator_client.get(CHANGELIST))
+
+    assert "status-select" not in content
+    assert 'name="_save"' not in content
+    update = reverse("admin:actions_action_update", args=[catalogue.upcoming.pk])
+    assert update in row_of(coordinator_client.get(CHANGELIST), "2.1.1")
 
 
-def test_status_set_from_the_list_is_saved_with_its_trail(
-    coordinator_client, coordinator, catalogue
-):
-    upcoming = catalogue.upcoming
-    data = changelist_post(
-        coordinator_client.get(CHANGELIST), {upcoming: Action.Status.IN_PROGRESS}
-    )
+def test_a_status_posted_to_the_list_changes_nothing(coordinator_client, catalogue):
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(catalogue.upcoming.pk),
+        "form-0-status_0": Action.Status.IN_PROGRESS,
+        "form-0-status": Action.Status.IN_PROGRESS,
+        "_save": "Enregistrer",
+    }
 
-    response = coordinator_client.post(CHANGELIST, data)
+    coordinator_client.post(CHANGELIST, data)
 
-    assert response.status_code == 302
-    upcoming.refresh_from_db()
-    assert upcoming.status == Action.Status.IN_PROGRESS
-    entry = status_trail(upcoming).get()
-    assert (entry.status_from, entry.status_to) == ("planned", "in_progress")
-    assert entry.author == coordinator
-    catalogue.late.refresh_from_db()
-    assert catalogue.late.status == Action.Status.IN_PROGRESS  # the other rows are untouched
-    assert not status_trail(catalogue.late).exists()
-
-
-def test_abandoning_from_the_list_is_refused(coordinator_client, catalogue):
-    upcoming = catalogue.upcoming
-    data = changelist_post(coordinator_client.get(CHANGELIST), {upcoming: Action.Status.ABANDONED})
-
-    response = coordinator_client.post(CHANGELIST, data)
-
-    assert response.status_code == 200
-    content = html(response)
-    assert FIX_ERRORS in content
-    assert "ouvrez l&#x27;action ou utilisez l&#x27;action groupée" in content
-    upcoming.refresh_from_db()
-    assert upcoming.status == Action.Status.PLANNED
-    assert not ProgressNote.objects.filter(kind=ProgressNote.Kind.STATUS_CHANGE).exists()
+    catalogue.upcoming.refresh_from_db()
+    assert catalogue.upcoming.status == Action.Status.PLANNED
+    assert not status_trail(catalogue.upcoming).exists()
 
 
 # --- The bulk "change status" admin action ---------------------------------------------------
@@ -749,22 +718,6 @@ def test_fresh_change_form_saves(coordinator_client, tracked_action):
     assert response.status_code == 302
     action.refresh_from_db()
     assert action.title == "Mobiliser les producteurs locaux"
-
-
-def test_stale_list_does_not_undo_a_newer_status(coordinator_client, colleague, catalogue):
-    upcoming = catalogue.upcoming
-    shown = coordinator_client.get(CHANGELIST)
-    change_status(action=upcoming, status=Action.Status.DONE, user=colleague)  # meanwhile
-    data = changelist_post(shown, {catalogue.late: Action.Status.IN_PROGRESS})
-
-    response = coordinator_client.post(CHANGELIST, data)
-
-    assert response.status_code == 200
-    assert "Ce statut a changé depuis l’affichage de la liste" in html(response).replace(
-        "&#x27;", "’"
-    ).replace("'", "’")
-    upcoming.refresh_from_db()
-    assert upcoming.status == Action.Status.DONE
 
 
 def test_history_page_reads_in_words(coordinator_client, coordinator, tracked_action):

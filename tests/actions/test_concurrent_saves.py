@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
-from actions.models import Action, ProgressNote
+from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import change_status
 from imports.action_resources import ActionResource
 from plans.versions import StaleVersion, latest_records, version_of
@@ -28,7 +28,12 @@ from tests.concurrency import (
     text,
     two_coordinators,
 )
-from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory
+from tests.factories import (
+    ActionFactory,
+    ActionPartnerFactory,
+    OrganisationFactory,
+    TargetFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,26 +100,42 @@ def test_two_saves_of_the_same_partner_row_at_once(desk):
         assert notes[responses.index(refused)] in refused.text
 
 
-def test_two_status_changes_in_the_list_at_once(desk):
-    """Both change the same action's status in the list and click « Enregistrer »."""
-    url = reverse("admin:actions_action_changelist")
-    for _pair in range(PAIRS):
-        before = ProgressNote.objects.filter(action=desk.action).count()
+def test_two_updates_of_the_action_at_once(desk):
+    """Both open the action's update page, each picks a status and writes a note, and both
+    click « Enregistrer » at once: one update goes through whole, the other writes nothing
+    (no status, no note, no value) and comes back with what she typed. (The list's editable
+    status this test once covered is gone: statuses change on this page.)"""
+    url = reverse("admin:actions_action_update", args=[desk.action.pk])
+    count = TargetFactory(action=desk.action, kind=Target.Kind.COUNT)
+    for pair in range(PAIRS):
         pages = open_at_once(desk.browsers, url)
-        # Each picks the status the action does not have, so both are changes.
         current = Action.objects.get(pk=desk.action.pk).status
         choices = [s for s in Action.Status if s not in (current, *Action.STATUSES_NEEDING_REASON)]
+        notes = [f"Note [{user.username} {pair}]" for user in desk.users]
         posts = [
-            fields_of(page, "changelist-form", "_save", **{"form-0-status_0": choice})
-            for page, choice in zip(pages, choices[:2], strict=True)
+            fields_of(
+                page,
+                "action-update-form",
+                status=choice,
+                note=note,
+                **{f"value-{count.pk}": str(pair * 2 + index)},
+            )
+            for index, (page, choice, note) in enumerate(
+                zip(pages, choices[:2], notes, strict=True)
+            )
         ]
         responses = post_at_once(desk.browsers, url, posts)
 
         saved, refused = one_saved(responses)
+        winner, loser = responses.index(saved), responses.index(refused)
         desk.action.refresh_from_db()
-        assert desk.action.status == choices[responses.index(saved)]
-        assert ProgressNote.objects.filter(action=desk.action).count() == before + 1
-        assert "Ce statut a changé depuis l'affichage de la liste" in text(refused)
+        assert desk.action.status == choices[winner]
+        trail = ProgressNote.objects.filter(action=desk.action, text__in=notes)
+        assert list(trail.values_list("text", flat=True)) == [notes[winner]]
+        values = TargetValue.objects.filter(target=count, value__gte=pair * 2)
+        assert list(values.values_list("value", flat=True)) == [pair * 2 + winner]
+        assert "Rien n'a été enregistré" in text(refused)
+        assert notes[loser] in refused.text  # what she typed is still in her form
 
 
 def test_two_bulk_status_changes_at_once(desk):
