@@ -395,9 +395,8 @@ def test_the_full_form_changes_no_status(coordinator_client, tracked_action):
 
 
 def test_a_new_action_starts_planned(coordinator_client, coordinator, catalogue):
-    data = form_data(
-        coordinator_client.get(reverse("admin:actions_action_add")).context["adminform"].form
-    )
+    add = f"{reverse('admin:actions_action_add')}?plan={catalogue.upcoming.plan_id}"
+    data = form_data(coordinator_client.get(add).context["adminform"].form)
     data.update(
         sub_objective=str(catalogue.upcoming.sub_objective_id),
         code="2.1.2",
@@ -408,7 +407,7 @@ def test_a_new_action_starts_planned(coordinator_client, coordinator, catalogue)
     for prefix in ("partner_links", "targets", "notes"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
 
-    response = coordinator_client.post(reverse("admin:actions_action_add"), data)
+    response = coordinator_client.post(add, data)
     assert response.status_code == 302
     action = Action.objects.get(code="2.1.2")
     assert action.status == Action.Status.PLANNED

@@ -322,7 +322,7 @@ def test_in_the_browser_the_code_follows_the_sub_objective(page, casal):
     the next code of 1.2, and a code she typed is left alone."""
     log_in(page, casal.coordinator, PLAN_PATH)
     page.goto("/admin/actions/action/")
-    page.get_by_role("link", name="Ajouter action").click()
+    page.get_by_role("link", name="Ajouter une action").click()
     expect(page.get_by_text("Plan : CASAL")).to_be_visible()
     second = casal_sub_objective("1.2")
     page.locator("#id_sub_objective").select_option(str(second.pk))

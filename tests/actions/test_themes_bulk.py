@@ -193,7 +193,7 @@ def test_in_the_browser_five_actions_get_a_theme(page, casal):
     boxes = page.locator("input.action-select")
     for index in range(5):
         boxes.nth(index).check()
-    page.get_by_label("Action :").select_option("add_theme_action")
+    page.locator("select[name=action]").select_option("add_theme_action")
     page.get_by_role("button", name="Envoyer").click()
     page.get_by_label("Accès aux aliments").check()
     shoot(page, "actions-add-theme")

@@ -202,6 +202,13 @@ def test_a_bad_correction_answers_in_french_and_writes_nothing(coordinator_clien
     assert ProgressNote.objects.count() == 1
 
 
+@pytest.fixture
+def member(backoffice_member):
+    """A member let into the back-office (members are not staff by default: those are sent
+    to the login page, tests/backoffice/test_member_access.py)."""
+    return backoffice_member
+
+
 def test_a_member_cannot_correct(member_client, member, note):
     with member_of_every_coalition(member):
         response = member_client.post(

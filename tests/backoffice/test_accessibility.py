@@ -5,7 +5,7 @@ included), the autocomplete boxes too, and links read without relying on colour.
 import pytest
 from django.urls import reverse
 
-from actions.models import Action
+from actions.models import Action, ProgressNote
 from partners.models import Organisation
 from plans.models import Plan
 from tests.helpers import PLAN_SLUG, axe_violations, log_in, shoot
@@ -26,9 +26,13 @@ def pages():
     action = Action.objects.filter(plan__slug=PLAN_SLUG).order_by("sort_key").first()
     organisation = Organisation.objects.filter(action_links__isnull=False).first()
     plan = Plan.objects.get(slug=PLAN_SLUG)
+    note = ProgressNote.objects.filter(action__plan=plan).first()  # the fixture's start
     return {
         "action-list": reverse("admin:actions_action_changelist"),
+        "action-update": reverse("admin:actions_action_update", args=[action.pk]),
         "action-change": reverse("admin:actions_action_change", args=[action.pk]),
+        "action-history": reverse("admin:actions_action_history", args=[action.pk]),
+        "note-correction": reverse("admin:actions_progressnote_correct", args=[note.pk]),
         "action-add": reverse("admin:actions_action_add"),
         "action-import": reverse("admin:actions_action_import"),
         "plan-table-import": reverse("admin:plans_plan_import_table", args=[plan.pk]),
@@ -71,5 +75,27 @@ def test_no_critical_or_serious_problem_on_the_bulk_status_page(axe_page, casal)
     axe_page.locator("button[name=index]").first.click()
     axe_page.wait_for_load_state("networkidle")
     assert "Changer le statut" in axe_page.title()
+
+    assert axe_violations(axe_page) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "action", "title"),
+    [
+        ("actions/action", "add_theme_action", "thème"),
+        ("partners/organisation", "merge_action", "Fusionner"),
+    ],
+)
+def test_no_critical_or_serious_problem_on_the_bulk_theme_and_merge_pages(
+    axe_page, casal, model, action, title
+):
+    log_in(axe_page, casal.coordinator, "/")
+    axe_page.goto(f"/admin/{model}/")
+    for box in axe_page.locator("input.action-select").all()[:2]:
+        box.check()
+    axe_page.locator("select[name=action]").select_option(action)
+    axe_page.locator("button[name=index]").first.click()
+    axe_page.wait_for_load_state("networkidle")
+    assert title in axe_page.title()
 
     assert axe_violations(axe_page) == []

@@ -224,7 +224,6 @@ def test_the_bulk_delete_page_speaks_of_the_chosen_plans(speaks):
             {
                 "partner_links": "Ajouter un porteur ou partenaire",
                 "targets": "Ajouter une cible",
-                "notes": "Ajouter une note de suivi",
             },
         ),
         (
@@ -232,7 +231,6 @@ def test_the_bulk_delete_page_speaks_of_the_chosen_plans(speaks):
             {
                 "partner_links": "Add another carrier or partner",
                 "targets": "Add another target",
-                "notes": "Add another progress note",
             },
         ),
     ],

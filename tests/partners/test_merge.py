@@ -355,7 +355,7 @@ def test_in_the_browser_the_three_nutritionists_become_one(page, casal):
     log_in(page, casal.coordinator, PLAN_PATH)
     page.goto(ORGANISATIONS + "?q=Nutritionniste")
     page.locator("#action-toggle").check()
-    page.get_by_label("Action :").select_option("merge_action")
+    page.locator("select[name=action]").select_option("merge_action")
     page.get_by_role("button", name="Envoyer").click()
     expect(page.get_by_role("heading", name="Fusionner des organisations")).to_be_visible()
     page.get_by_label("Nutritionnistes", exact=True).check()

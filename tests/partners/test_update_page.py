@@ -473,6 +473,13 @@ def test_the_service_refuses_a_version_older_than_the_action(coordinator, collea
 # --- Who reaches it --------------------------------------------------------------------------
 
 
+@pytest.fixture
+def member(backoffice_member):
+    """A member let into the back-office (members are not staff by default: those are sent
+    to the login page, tests/backoffice/test_member_access.py)."""
+    return backoffice_member
+
+
 def test_a_member_gets_no_page_and_no_link(member_client, member, desk):
     Membership.objects.create(coalition=desk.plan.coalition, user=member)
     before = state(desk)
