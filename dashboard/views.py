@@ -1,6 +1,8 @@
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 
 from access.coalitions import get_readable, get_readable_plan, reader
 from actions.models import Action, Target
@@ -159,8 +161,50 @@ def organisation_detail(request, pk):
             "can_change": can_change,
             "summary": Rollup.of(actions),
             "plans": by_plan(actions),
+            "roles": describe_roles(links.values()),
+            "roles_known": any(
+                link.role != ActionPartner.Role.NOT_SPECIFIED
+                or link.confirmation != ActionPartner.Confirmation.NOT_SPECIFIED
+                for link in links.values()
+            ),
         },
     )
+
+
+def describe_roles(links):
+    """An organisation's part as a person says it ("Porteur de 3 actions, partenaire de 5"),
+    or "" when no role is known: the page then counts its actions without naming a role."""
+    counts = dict.fromkeys(ActionPartner.Role, 0)
+    for link in links:
+        counts[link.role] += 1
+    carrier = counts[ActionPartner.Role.CARRIER]
+    partner = counts[ActionPartner.Role.PARTNER]
+    unknown = counts[ActionPartner.Role.NOT_SPECIFIED]
+    if not carrier and not partner:
+        return ""
+    parts = []
+    if carrier:
+        parts.append(
+            ngettext("porteur de %(count)d action", "porteur de %(count)d actions", carrier)
+            % {"count": carrier}
+        )
+    if partner and carrier:
+        parts.append(gettext("partenaire de %(count)d") % {"count": partner})
+    elif partner:
+        parts.append(
+            ngettext("partenaire de %(count)d action", "partenaire de %(count)d actions", partner)
+            % {"count": partner}
+        )
+    if unknown:
+        parts.append(
+            ngettext(
+                "sans rôle précisé dans %(count)d autre",
+                "sans rôle précisé dans %(count)d autres",
+                unknown,
+            )
+            % {"count": unknown}
+        )
+    return capfirst(", ".join(parts))
 
 
 @dashboard_view

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from plans import formats
 
@@ -60,3 +62,16 @@ def by_kind(items):
     for item in items:
         groups[item.kind].append(item)
     return [(ReviewItem.Kind(kind).label, found) for kind, found in groups.items() if found]
+
+
+# The language the coalitions write their plans in (titles, means, notes, organisations' names).
+PLAN_LANGUAGE = "fr"
+
+
+@register.simple_tag
+def plan_lang():
+    """` lang="fr"` on an element holding plan text when the page is in another language, so
+    that a screen reader reads it with a French voice; nothing on a French page."""
+    if (get_language() or PLAN_LANGUAGE).split("-")[0] == PLAN_LANGUAGE:
+        return ""
+    return format_html(' lang="{}"', PLAN_LANGUAGE)

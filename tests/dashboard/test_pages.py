@@ -657,7 +657,7 @@ def test_organisation_page_lists_its_actions_across_plans_with_its_role(reader, 
 
     assert response.status_code == 200
     text = main_text(response)
-    assert "Porteur ou partenaire de 2 actions" in text
+    assert "Porteur de 1 action, partenaire de 1" in text
     rows = [
         words(row)
         for row in re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", html(response), flags=re.S)
@@ -672,6 +672,47 @@ def test_organisation_page_lists_its_actions_across_plans_with_its_role(reader, 
     )
     for plan in (casal.plan, strategic):
         assert f'href="{plan_url(plan)}?organisation={casal.market.pk}"' in html(response)
+
+
+def test_organisation_page_says_its_part_in_words(reader, casal):
+    """As a person would put it: how many actions it carries, in how many it is a partner,
+    and where its role is still to be set; nothing about what nobody specified."""
+    plan = PlanFactory(coalition=casal.coalition, title="Plan stratégique 2021-2026")
+    sub = SubObjectiveFactory(objective=ObjectiveFactory(plan=plan, number=1), number=1)
+    bank = OrganisationFactory(name="Banque alimentaire de Laval")
+    roles = [ActionPartner.Role.CARRIER] * 3 + [ActionPartner.Role.PARTNER] * 5
+    for number, role in enumerate([*roles, ActionPartner.Role.NOT_SPECIFIED], start=1):
+        action = ActionFactory(sub_objective=sub, code=f"1.1.{number}", title=f"Action {number}")
+        ActionPartnerFactory(action=action, organisation=bank, role=role)
+
+    response = reader.get(reverse("dashboard:organisation", args=[bank.pk]))
+
+    text = main_text(response)
+    assert "Porteur de 3 actions, partenaire de 5, sans rôle précisé dans 1 autre" in text
+    assert "Non précisé" not in text.replace("Non précisé (gris)", "")
+    rows = {
+        words(row).split()[0]: words(row)
+        for row in re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", html(response), flags=re.S)
+    }
+    assert rows["1.1.1"].startswith("1.1.1 Action 1 Porteur À venir")
+    assert rows["1.1.9"].startswith("1.1.9 Action 9 à préciser À venir")
+
+
+def test_organisation_page_of_unspecified_kind_and_roles_says_nothing_of_them(reader, casal):
+    """Imported organisations often have no kind and no role: the page names the
+    organisation and counts its actions, without a line of "Non précisé"."""
+    unknown = OrganisationFactory(name="Table de quartier", kind="not_specified")
+    ActionPartnerFactory(
+        action=Action.objects.get(plan=casal.plan, code="1.1.1"), organisation=unknown
+    )
+
+    response = reader.get(reverse("dashboard:organisation", args=[unknown.pk]))
+
+    text = main_text(response)
+    assert "Non précisé" not in text
+    assert text.startswith("Table de quartier")
+    assert "Porteur ou partenaire de 1 action" in text
+    assert "Rôle" not in text
 
 
 def test_theme_list_counts_each_themes_actions_and_the_untagged_ones(reader, casal):
