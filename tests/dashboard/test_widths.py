@@ -93,7 +93,7 @@ def test_the_wide_tables_scroll_in_a_box_a_keyboard_reaches(wide_page, casal):
     expect(schedule).not_to_have_js_property("scrollLeft", 0)
 
 
-@pytest.mark.parametrize("name", ["plan", "action"])
+@pytest.mark.parametrize("name", ["plan", "action", "organisation", "report"])
 def test_the_scroll_boxes_add_no_accessibility_problem_on_a_phone(wide_page, casal, name):
     log_in(wide_page, casal.member, "/")
     wide_page.set_viewport_size({"width": 375, "height": 768})
