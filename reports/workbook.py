@@ -83,8 +83,9 @@ def char_width(char):
     return 0.95
 
 
+@functools.lru_cache(maxsize=8192)  # words come back: measured once each
 def text_width(text, *, bold=False):
-    width = sum(char_width(char) for char in text)
+    width = sum(map(char_width, text))
     return width * BOLD_FACTOR if bold else width
 
 
@@ -201,14 +202,16 @@ class Sheet:
             last = get_column_letter(self.columns)
             self.ws.merged_cells.add(f"A{self.row_count}:{last}{self.row_count}")
         self.ws.append(cells)
+        # Written with its row: kept, the heights of 10,000s of rows would stay in memory.
+        self.ws.row_dimensions.pop(self.row_count, None)
         return self.row_count
 
     def height(self, cells, widths):
         """The row's height in points, or None for one line of the usual type."""
         tallest = None
         for cell, width in zip(cells, widths, strict=False):
-            value = cell.value
-            if not isinstance(value, str | CellRichText) or not value:
+            value = cell._value
+            if not value or not isinstance(value, str | CellRichText):
                 continue
             size, bold, wrapped = self.measure(cell)
             text = str(value)
