@@ -5,14 +5,17 @@ paper, with its header repeated on each page."""
 
 import datetime
 import io
+import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from plans.models import Plan
+from plans.models import Plan, Review
 from reports import workbook
 from reports.workbook import line_count, row_height
+from tests.factories import build_plan
 from tests.plans.sources import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +124,38 @@ def test_the_legend_spans_the_plan_and_wraps_within_it(casal):
 
     assert "A3:L3" in {str(merged) for merged in sheet.merged_cells.ranges}
     assert sheet["A3"].alignment.wrap_text
+
+
+# --- Figures a funder can compute with -------------------------------------------------------
+
+FIGURE_AS_TEXT = re.compile(r"\d[\d\s.,]*\s?[%$]|\$\d|\d{4}-\d\d-\d\d( \d\d:\d\d(:\d\d)?)?")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_dates_percentages_and_money_are_numbers_with_formats(language):
+    plan = build_plan(actions=3)[0]
+    review = Review.objects.create(
+        plan=plan, title="Bilan", start=datetime.date(2024, 4, 1), end=datetime.date(2025, 3, 31)
+    )
+    review.funding.create(funder="PIC", amount=Decimal("81626"))
+    stream = io.BytesIO()
+    workbook.export(plan, stream, since=SINCE, language=language)
+    book = load_workbook(io.BytesIO(stream.getvalue()))
+
+    dated = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, datetime.datetime):
+                    dated += 1
+                    assert cell.number_format == "yyyy-mm-dd", (sheet.title, cell.coordinate)
+                elif isinstance(cell.value, str):
+                    assert not FIGURE_AS_TEXT.fullmatch(cell.value), (sheet.title, cell.value)
+    assert dated >= 2 + 3  # the cover's adoption and production, each action's update
+    cover = book.worksheets[0]
+    progress = cover["B9"]  # the overall progress
+    assert isinstance(progress.value, int | float) and progress.number_format.endswith("%")
+    amounts = [
+        cell for row in book.worksheets[4].iter_rows() for cell in row if cell.value == 81626
+    ]
+    assert amounts and all("$" in cell.number_format for cell in amounts)
