@@ -18,6 +18,8 @@ MISSING = "—"
 SPREADSHEET_MONEY = '#,##0 "$"'
 SPREADSHEET_MONEY_CENTS = '#,##0.00 "$"'
 SPREADSHEET_DATE = "yyyy-mm-dd"
+# A fraction shown as a percentage, spaced as each language writes it: 6 %, 6%.
+SPREADSHEET_PERCENT = {"fr": '0"\xa0"%', "en": "0%"}
 
 
 def is_whole(value):
@@ -58,6 +60,11 @@ def spreadsheet_number(value):
 def spreadsheet_money_format(amount):
     """The number format of an amount's cell, the spreadsheet's `money`."""
     return SPREADSHEET_MONEY if is_whole(amount) else SPREADSHEET_MONEY_CENTS
+
+
+def spreadsheet_percent_format():
+    """The number format of a percentage's cell in the current language."""
+    return SPREADSHEET_PERCENT["fr" if (get_language() or "fr").startswith("fr") else "en"]
 
 
 def day(value):

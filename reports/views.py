@@ -21,10 +21,12 @@ def plan_workbook(request, slug):
     today = timezone.localdate()
     assemblies = list(plan.coalition.assemblies.all())
     form, since, _assembly, _default = chosen_since(request, assemblies, today, WorkbookForm)
+    language = form.language_or("fr")
     stream = io.BytesIO()
-    workbook.export(plan, stream, since=since, language=form.language_or("fr"), today=today)
+    workbook.export(plan, stream, since=since, language=language, today=today)
     response = HttpResponse(stream.getvalue(), content_type=workbook.CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{workbook.filename(plan, today)}"'
+    name = workbook.filename(plan, today, language)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

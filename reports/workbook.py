@@ -6,6 +6,7 @@ admin's flat imports and exports, has no section rows, rich text or print set-up
 funder's copy of the plan needs.
 """
 
+import datetime
 import functools
 from collections import defaultdict
 from copy import copy
@@ -19,6 +20,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from actions.models import Action, Target, TargetValue
@@ -41,11 +43,80 @@ CURRENT_PERIOD_FILL = PatternFill("solid", fgColor="FFF2CC")
 THIN = Side(style="thin", color="B7C2CF")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
+LEFT = Alignment(horizontal="left", vertical="top", wrap_text=True)
 CENTRE = Alignment(horizontal="center", vertical="top", wrap_text=True)
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=16)
-LATE_FONT = Font(bold=True, color="FF8B1A1A")
-ON_COLOUR = Font(bold=True, color="FF" + WHITE)  # words on a status or objective fill
+# Every font is named: a font without a name is drawn in a serif face by LibreOffice.
+FONT_NAME = "Calibri"
+FONT_SIZE = 11
+BOLD = Font(name=FONT_NAME, size=FONT_SIZE, bold=True)
+TITLE_FONT = Font(name=FONT_NAME, bold=True, size=16)
+LATE_FONT = Font(name=FONT_NAME, size=FONT_SIZE, bold=True, color="FF8B1A1A")
+ON_COLOUR = Font(name=FONT_NAME, size=FONT_SIZE, bold=True, color="FF" + WHITE)  # on a fill
+
+# Paper: letter, as in Quebec; a sheet wider than this many characters is printed landscape.
+PORTRAIT_WIDTH = 100
+MARGINS = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+
+# --- Row heights ---------------------------------------------------------------------------
+# Neither openpyxl nor LibreOffice sizes a row to its wrapped text (Excel does, on editing
+# only): a row left at 15 pt prints its second line over the next row. Each row's height is
+# estimated from its longest wrapped cell. A column's width counts digits of the default
+# font, so characters are measured in digits: generously, for the widest of the fonts the
+# workbook is drawn in (Calibri in Excel; Carlito or DejaVu Sans in LibreOffice). A row a
+# little too tall costs some white space; a row too short hides a line.
+NARROW = frozenset(" .,;:!'|()[]ijlft-")
+WIDE = frozenset("mwMW@%")
+BOLD_FACTOR = 1.1
+# A line of type takes 1.36 times its size (15 pt for 11 pt type), plus a little padding.
+LINE_PITCH = 1.36
+ROW_PADDING = 2
+
+
+def char_width(char):
+    """A character's width in digits (the unit of a column's width)."""
+    if char in NARROW:
+        return 0.5
+    if char in WIDE:
+        return 1.6
+    if char.isupper():
+        return 1.2
+    return 0.95
+
+
+@functools.lru_cache(maxsize=8192)  # words come back: measured once each
+def text_width(text, *, bold=False):
+    width = sum(map(char_width, text))
+    return width * BOLD_FACTOR if bold else width
+
+
+def line_count(text, width, *, bold=False):
+    """The lines `text` takes when wrapped at word boundaries in a column `width` wide."""
+    room = max(width - 1, 1)  # a cell's padding
+    if "\n" not in text and len(text) * 1.6 * (BOLD_FACTOR if bold else 1) <= room:
+        return 1  # short enough in the widest characters: most cells
+    space = char_width(" ") * (BOLD_FACTOR if bold else 1)
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines += 1
+        used = 0
+        for word in paragraph.split(" "):
+            size = text_width(word, bold=bold)
+            if used and used + space + size <= room:
+                used += space + size
+                continue
+            if used:
+                lines += 1
+            # A word wider than the column is broken across lines.
+            while size > room:
+                lines += 1
+                size -= room
+            used = size
+    return lines
+
+
+def row_height(lines, size=FONT_SIZE):
+    """The height in points of a row showing `lines` lines of `size`-point type."""
+    return round(lines * size * LINE_PITCH + ROW_PADDING, 1)
 
 
 @functools.cache
@@ -57,7 +128,9 @@ def status_fill(status):
 def organisation_font(confirmation, role):
     """An organisation's name in the legend's look (partners.legend), as the plan sheet's."""
     drawn = legend.look(confirmation, role)
-    return Font(color=drawn.argb, bold=drawn.bold, strike=drawn.strike)
+    return Font(
+        name=FONT_NAME, size=FONT_SIZE, color=drawn.argb, bold=drawn.bold, strike=drawn.strike
+    )
 
 
 def labels(choices):
@@ -72,11 +145,16 @@ class Sheet:
         self.ws = workbook.create_sheet(title)
         self.styles = styles
         self.row_count = 0
+        self.widths = list(widths)
+        self.metrics = {}  # (font id, alignment id) -> (size, bold, wrapped)
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
         self.columns = len(widths)
         setup = self.ws.page_setup
-        setup.orientation = "landscape"
+        # Fit to the page's width and as many pages tall as it takes: a long plan squeezed
+        # onto one page printed in type too small to read.
+        setup.orientation = "landscape" if sum(widths) > PORTRAIT_WIDTH else "portrait"
+        self.ws.page_margins = copy(MARGINS)
         setup.paperSize = Worksheet.PAPERSIZE_LETTER
         setup.fitToWidth = 1
         setup.fitToHeight = 0
@@ -112,19 +190,61 @@ class Sheet:
         self.styles[key] = (copy(cell._style), (font, fill, alignment, border))
         return cell
 
-    def append(self, cells):
-        self.ws.append(cells)
+    def append(self, cells, *, span=False):
+        """Write a row, as tall as its text; `span`: its one cell spreads over the table."""
         self.row_count += 1
+        widths = [sum(self.widths)] if span else self.widths
+        height = self.height(cells, widths)
+        if height is not None:
+            # Write-only sheets write a row's height with the row: set it before.
+            self.ws.row_dimensions[self.row_count].height = height
+        if span and self.columns > 1:
+            last = get_column_letter(self.columns)
+            self.ws.merged_cells.add(f"A{self.row_count}:{last}{self.row_count}")
+        self.ws.append(cells)
+        # Written with its row: kept, the heights of 10,000s of rows would stay in memory.
+        self.ws.row_dimensions.pop(self.row_count, None)
         return self.row_count
+
+    def height(self, cells, widths):
+        """The row's height in points, or None for one line of the usual type."""
+        tallest = None
+        for cell, width in zip(cells, widths, strict=False):
+            value = cell._value
+            if not value or not isinstance(value, str | CellRichText):
+                continue
+            size, bold, wrapped = self.measure(cell)
+            text = str(value)
+            lines = line_count(text, width, bold=bold) if wrapped else text.count("\n") + 1
+            if lines > 1 or size != FONT_SIZE:
+                height = row_height(lines, size)
+                tallest = height if tallest is None else max(tallest, height)
+        return tallest
+
+    def measure(self, cell):
+        """(type size, bold, wrapped) of a cell, looked up once per style."""
+        key = (cell._style.fontId, cell._style.alignmentId)
+        known = self.metrics.get(key)
+        if known is None:
+            font = cell.font
+            bold = bool(font.b)
+            if isinstance(cell.value, CellRichText):  # the partners' cell: bold carriers
+                bold = True
+            known = (font.sz or FONT_SIZE, bold, bool(cell.alignment.wrap_text))
+            if not isinstance(cell.value, CellRichText):
+                self.metrics[key] = known
+        return known
 
     def blank(self):
         return self.append([])
 
     def title(self, text):
-        return self.append([self.cell(text, font=TITLE_FONT, alignment=None, border=None)])
+        return self.append(
+            [self.cell(text, font=TITLE_FONT, alignment=WRAP, border=None)], span=True
+        )
 
     def line(self, text, font=None):
-        return self.append([self.cell(text, font=font, alignment=None, border=None)])
+        return self.append([self.cell(text, font=font, alignment=WRAP, border=None)], span=True)
 
     def header(self, labels, fills=None):
         fills = fills or {}
@@ -236,19 +356,20 @@ class PlanWorkbook:
             (_("Coalition"), plan.coalition.name),
             (_("Type"), plan.get_kind_display()),
             (_("Période couverte"), formats.days(plan.start, plan.end)),
-            (_("Adopté le"), formats.day(plan.adopted_on) if plan.adopted_on else formats.MISSING),
-            (_("Produit le"), formats.day(data.today)),
+            (_("Adopté le"), plan.adopted_on or formats.MISSING),
+            (_("Produit le"), data.today),
+            # A number the funder can compute with, shown as a percentage.
             (
                 _("Avancement global"),
                 formats.MISSING
                 if data.rollup.progress is None
-                else f"{data.rollup.progress}\xa0%",
+                else Decimal(data.rollup.progress) / 100,
             ),
             (_("Actions"), data.rollup.total),
             (_("Actions en retard"), data.rollup.late),
         ]
         for label, value in facts:
-            sheet.append([sheet.cell(label, font=BOLD), sheet.cell(value)])
+            sheet.append([sheet.cell(label, font=BOLD), self.fact_cell(sheet, value)])
         sheet.blank()
         sheet.header([_("Statut"), _("Actions")])
         for share in data.rollup.statuses:
@@ -280,6 +401,15 @@ class PlanWorkbook:
         ]:
             sheet.append([sheet.cell(name, border=None), sheet.cell(what, border=None)])
 
+    @staticmethod
+    def fact_cell(sheet, value):
+        """A cover fact: dates as dates, fractions as percentages, both left-aligned as text."""
+        if isinstance(value, datetime.date):
+            return sheet.cell(value, fmt=formats.SPREADSHEET_DATE, alignment=LEFT)
+        if isinstance(value, Decimal):
+            return sheet.cell(value, fmt=formats.spreadsheet_percent_format(), alignment=LEFT)
+        return sheet.cell(value)
+
     def plan_sheet(self, workbook):
         data, plan = self.data, self.plan
         periods = data.periods
@@ -288,7 +418,9 @@ class PlanWorkbook:
             *(period.label for period in periods),
             *(label for _key, label in layout.TRAILING_COLUMNS),
         ]
-        widths = [9, 42, 50, 40, 30, *[11] * len(periods), 14, 13, 11, 15]
+        # Narrow enough that the type printed to the page's width stays legible (about 7 pt
+        # at least in LibreOffice, whose default font is the widest): rows grow instead.
+        widths = [6, 26, 34, 24, 20, *[7] * len(periods), 11, 12, 8, 11]
         sheet = Sheet(workbook, _("Plan"), widths, self.styles)
         header_row = 4
         sheet.freeze_below(header_row, columns=2)
@@ -297,7 +429,7 @@ class PlanWorkbook:
             _("%(coalition)s · état au %(date)s")
             % {"coalition": plan.coalition.name, "date": formats.day(data.today)}
         )
-        sheet.append([sheet.cell(self.legend(), border=None, alignment=None)])
+        sheet.append([sheet.cell(self.legend(), border=None)], span=True)
         first_period = len(layout.LEADING_COLUMNS)
         current = {
             first_period + index: CURRENT_PERIOD_FILL
@@ -377,7 +509,12 @@ class PlanWorkbook:
         return cells
 
     def legend(self):
-        blocks = [TextBlock(InlineFont(b=True), _("Légende des porteurs et partenaires : "))]
+        blocks = [
+            TextBlock(
+                InlineFont(rFont=FONT_NAME, sz=FONT_SIZE, b=True),
+                _("Légende des porteurs et partenaires : "),
+            )
+        ]
         for value, label, _colour, colour_name in ActionPartner.legend_entries():
             if value == ActionPartner.Confirmation.NOT_SPECIFIED:
                 continue
@@ -391,7 +528,7 @@ class PlanWorkbook:
                 _("gris : confirmation non précisée"),
             ),
             " · ",
-            TextBlock(InlineFont(b=True), _("en gras : porteur")),
+            TextBlock(InlineFont(rFont=FONT_NAME, sz=FONT_SIZE, b=True), _("en gras : porteur")),
             " · ",
             _("« ? » : porteur à trouver"),
         ]
@@ -412,9 +549,7 @@ class PlanWorkbook:
             _("Livré"),
             _("Valeurs précédentes"),
         ]
-        sheet = Sheet(
-            workbook, _("Cibles"), [9, 40, 44, 12, 16, 12, 12, 13, 11, 9, 34], self.styles
-        )
+        sheet = Sheet(workbook, _("Cibles"), [6, 28, 32, 11, 12, 9, 9, 11, 9, 7, 20], self.styles)
         sheet.freeze_below(1, columns=2)
         sheet.header(headers)
         for action in data.actions:
@@ -459,7 +594,7 @@ class PlanWorkbook:
             _("Avancement (%)"),
             _("En retard"),
         ]
-        sheet = Sheet(workbook, _("Organismes"), [34, 22, 13, 30, 9, 44, 14, 13, 11], self.styles)
+        sheet = Sheet(workbook, _("Organismes"), [26, 16, 11, 18, 6, 34, 11, 12, 8], self.styles)
         sheet.freeze_below(1, columns=1)
         sheet.header(headers)
         rows = [
@@ -588,7 +723,7 @@ class PlanWorkbook:
 
     def changes_sheet(self, workbook):
         changes = self.data.changes
-        sheet = Sheet(workbook, _("Changements"), [13, 9, 40, 22, 40, 50, 20], self.styles)
+        sheet = Sheet(workbook, _("Changements"), [11, 6, 28, 14, 28, 40, 14], self.styles)
         header_row = 3
         sheet.freeze_below(header_row, columns=0)
         sheet.title(_("Changements depuis le %(date)s") % {"date": self.since_text()})
@@ -630,9 +765,10 @@ def total_row(sheet, total):
     )
 
 
-def filename(plan, today=None):
+def filename(plan, today=None, language="fr"):
+    """The plan, the day and the language: the French and English copies side by side."""
     today = today or timezone.localdate()
-    return f"{plan.slug}-{formats.iso_day(today)}.xlsx"
+    return f"{plan.slug}_{formats.iso_day(today)}_{language}.xlsx"
 
 
 def export(plan, stream, *, since, language="fr", today=None):

@@ -18,6 +18,9 @@ def test_coordinator_downloads_the_workbook_and_the_report_then_reimports_the_wo
     with page.expect_download() as download:
         page.get_by_role("button", name="Télécharger le classeur").click()
     workbook_path = tmp_path / download.value.suggested_filename
+    # Named for the plan, the day and the language: beside the French copy, not over it.
+    assert workbook_path.name.startswith("casal-2016-2020_")
+    assert workbook_path.name.endswith("_en.xlsx")
     download.value.save_as(workbook_path)
     book = load_workbook(workbook_path, rich_text=True)
     assert book.sheetnames[0] == "Summary"

@@ -74,3 +74,17 @@ def test_a_since_that_is_not_a_date_is_refused(tmp_path):
         export(plan.slug, "--output", str(path), "--since", "01/02/2020")
 
     assert not path.exists()
+
+
+def test_names_the_file_by_plan_day_and_language_by_default(tmp_path, monkeypatch):
+    plan, _actions = build_plan(actions=1)
+    monkeypatch.chdir(tmp_path)
+    today = f"{timezone.localdate():%Y-%m-%d}"
+
+    french = export(plan.slug).strip()
+    english = export(plan.slug, "--language", "en").strip()
+
+    # Side by side in one folder, neither copy overwrites the other.
+    assert french == f"{plan.slug}_{today}_fr.xlsx"
+    assert english == f"{plan.slug}_{today}_en.xlsx"
+    assert load_workbook(tmp_path / english).sheetnames[0] == "Summary"

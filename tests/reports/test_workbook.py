@@ -159,15 +159,21 @@ def test_cover_names_the_plan_and_its_coalition(casal):
     assert facts["Plan"] == "Plan d'action opérationnel du CASAL 2016-2020"
     assert facts["Coalition"] == "CASAL"
     assert facts["Période couverte"] == "du 1 avril 2016 au 31 mars 2020"
-    assert facts["Adopté le"] == "1 février 2017"
+    # A date the funder can sort and compute with, not text.
+    assert facts["Adopté le"] == datetime.datetime(2017, 2, 1)
+    assert row_of(cover, "Adopté le")[1].number_format == "yyyy-mm-dd"
 
 
 def test_cover_figures_match_the_database(casal):
     (summary,) = Action.objects.filter(plan=casal).summary()
 
-    facts = pairs(export_workbook(casal)["Sommaire"])
+    cover = export_workbook(casal)["Sommaire"]
+    facts = pairs(cover)
 
-    assert facts["Avancement global"] == f"{round(summary['average_progress'])}{NBSP}%"
+    # A number shown as a percentage: 6 %, not the text "6 %".
+    assert facts["Avancement global"] == round(summary["average_progress"]) / 100
+    assert row_of(cover, "Avancement global")[1].number_format == f'0"{NBSP}"%'
+    assert facts["Produit le"] == datetime.datetime.combine(timezone.localdate(), datetime.time())
     assert facts["Actions"] == summary["total"] == 35
     assert facts["Actions en retard"] == summary["late_count"]
     assert summary["late_count"] > 0  # the CASAL plan ended in 2020 with open actions
@@ -683,7 +689,7 @@ def test_a_member_downloads_the_workbook_as_an_attachment(client, member, small_
     assert response["Content-Type"] == workbook.CONTENT_TYPE
     today = timezone.localdate()
     assert response["Content-Disposition"] == (
-        f'attachment; filename="{small_plan.slug}-{today:%Y-%m-%d}.xlsx"'
+        f'attachment; filename="{small_plan.slug}_{today:%Y-%m-%d}_fr.xlsx"'
     )
     book = open_workbook(response.content)
     assert book.sheetnames == FRENCH_SHEETS
@@ -720,7 +726,8 @@ def test_the_view_honours_the_chosen_date_and_language(client, member, coordinat
     client.force_login(member)
 
     default = open_workbook(client.get(workbook_url(plan)).content)
-    chosen = open_workbook(client.get(workbook_url(plan, "?since=2020-01-01&language=en")).content)
+    english_response = client.get(workbook_url(plan, "?since=2020-01-01&language=en"))
+    chosen = open_workbook(english_response.content)
 
     assert default.sheetnames == FRENCH_SHEETS
     assert default["Changements"].max_row == 3  # title, count, header: nothing in 30 days
@@ -730,6 +737,10 @@ def test_the_view_honours_the_chosen_date_and_language(client, member, coordinat
     codes = {row[1].value for row in changes.iter_rows(min_row=4)}
     assert dates == {datetime.datetime(2021, 6, 1)}
     assert action.code in codes
+    # The English copy does not take the French one's name in the downloads folder.
+    assert english_response["Content-Disposition"].endswith(
+        f'filename="{plan.slug}_{timezone.localdate():%Y-%m-%d}_en.xlsx"'
+    )
 
 
 def test_an_invalid_date_falls_back_to_the_default(client, member, small_plan):

@@ -30,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output",
             "-o",
-            help="Le fichier à écrire; par défaut <plan>-<date>.xlsx dans le dossier courant.",
+            help="Le fichier à écrire; par défaut <plan>_<date>_<langue>.xlsx dans le dossier "
+            "courant.",
         )
         parser.add_argument(
             "--since",
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         if since is None:
             since = default_since(list(plan.coalition.assemblies.all()), today)[0]
-        path = Path(output or workbook.filename(plan, today))
+        path = Path(output or workbook.filename(plan, today, language))
         try:
             with path.open("wb") as stream:
                 workbook.export(plan, stream, since=since, language=language, today=today)
