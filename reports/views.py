@@ -1,11 +1,13 @@
 import io
 
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access.coalitions import get_readable_plan
+from actions.models import Action, ProgressNote
 from dashboard.access import dashboard_view
 from dashboard.changes import count_by_kind, group_by_action, plan_changes
 from dashboard.forms import WorkbookForm
@@ -38,7 +40,7 @@ def assembly_context(request, plan, can_change):
         plan.actions.with_progress()
         .with_late(today)
         .order_by("sort_key")
-        .prefetch_related(partner_links())
+        .prefetch_related(partner_links(), reasons())
     )
     objectives = list(plan.objectives.prefetch_related("sub_objectives"))
     changes = plan_changes(plan, since)
@@ -54,10 +56,37 @@ def assembly_context(request, plan, can_change):
         "summary": Rollup.of(actions),
         "sections": outline(objectives, actions, keep_empty=True),
         "late_actions": [action for action in actions if action.is_late],
+        # Late and postponed side by side, each with why it slipped, where the assembly
+        # reads it (not only in the trail of changes at the end).
+        "slipping": [
+            with_reason(action)
+            for action in actions
+            if action.is_late or action.status == Action.Status.POSTPONED
+        ],
+        "postponed_count": sum(a.status == Action.Status.POSTPONED for a in actions),
+        "reviews": plan.reviews.select_related("presented_at").prefetch_related(
+            "meetings", "funding", "staff", "items"
+        ),
         "groups": group_by_action(changes),
         "counts": count_by_kind(changes),
         "total": len(changes),
     }
+
+
+def reasons():
+    """The status changes that gave a reason, newest first: one query for every action."""
+    return Prefetch(
+        "notes",
+        queryset=ProgressNote.objects.filter(kind=ProgressNote.Kind.STATUS_CHANGE)
+        .exclude(reason="")
+        .order_by("-date", "-created_at", "-pk"),
+        to_attr="reasoned_changes",
+    )
+
+
+def with_reason(action):
+    action.reason = action.reasoned_changes[0] if action.reasoned_changes else None
+    return action
 
 
 @dashboard_view
