@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import npgettext, override
@@ -152,6 +153,11 @@ class RowReader:
         self.file = table_file
         self.mapping = mapping
         self.periods = {p.pk: p for p in plan.periods.all()}
+        # The workbook names the plan's first level in its reader's language.
+        self.objective_words = set()
+        for language, _name in settings.LANGUAGES:
+            with override(language):
+                self.objective_words.add(plan.objective_word)
         self.columns = {}
         for index, chosen in mapping.items():
             if chosen and chosen != IGNORE and chosen not in layout.DERIVED:
@@ -222,7 +228,8 @@ class RowReader:
         code = self.text(values, "code")
         if not any(cell_text(str(v) if isinstance(v, CellRichText) else v) for v in values):
             return None  # a blank row
-        words = [self.plan.objective_label]
+        # The plan's own name, or the one the English workbook writes (Field of action 1: …).
+        words = [self.plan.objective_label, *self.objective_words]
         found, rest = layout.split_code(title_text, words)
         if not code:
             code, title = found, rest
