@@ -28,7 +28,6 @@ from functools import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from access.coalitions import (
@@ -42,6 +41,7 @@ from access.coalitions import (
     scoped,
     shared_opens,
 )
+from plans import formats as written
 from plans.services import set_author
 from plans.versions import lock
 
@@ -259,7 +259,7 @@ def _already_restored(record):
             code="already_restored",
         )
     values["who"] = back.history_user or _("quelqu'un")
-    values["when"] = formats.date_format(timezone.localtime(back.history_date), "DATETIME_FORMAT")
+    values["when"] = written.moment(back.history_date)
     return ValidationError(
         _("« %(object)s » a déjà été restauré par %(who)s le %(when)s. Rien n'a été écrit.")
         % values,

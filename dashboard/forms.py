@@ -6,7 +6,9 @@ from django.utils.translation import pgettext_lazy
 
 from actions.models import Action
 
+# The empty choice agrees with the filter's noun: Statut : Tous, Période : Toutes.
 ANY = [("", pgettext_lazy("filter", "Tous"))]
+ANY_FEMININE = [("", pgettext_lazy("filter, feminine", "Toutes"))]
 
 
 class ActionFilterForm(forms.Form):
@@ -28,7 +30,7 @@ class ActionFilterForm(forms.Form):
     def __init__(self, data, *, periods, objectives, organisations, themes):
         super().__init__(data)
         self.fields["status"].choices = ANY + list(Action.Status.choices)
-        self.fields["period"].choices = ANY + [(p.pk, p.label) for p in periods]
+        self.fields["period"].choices = ANY_FEMININE + [(p.pk, p.label) for p in periods]
         self.fields["objective"].choices = ANY + [(o.pk, str(o)) for o in objectives]
         self.fields["organisation"].choices = ANY + [(o.pk, o.name) for o in organisations]
         self.fields["theme"].choices = ANY + [(t.pk, t.name) for t in themes]

@@ -45,9 +45,16 @@ SECTION_WORDS = ["objectif", "objective", "axe", "orientation", "champ d'interve
 CODE_AHEAD = re.compile(r"(?P<code>\d+(?:\.\d+)*)\.?(?:\s*[:–—-]\s*|\s+|$)(?P<rest>.*)", re.DOTALL)
 
 
-def section_title(objective):
-    """'Objectif 1 : Favoriser…', with the plan's own name for its first level."""
-    return f"{objective.plan.objective_label} {objective.number} : {objective.title}"
+def section_title(objective, label=None):
+    """'Objectif 1 : Favoriser…', with the plan's own name for its first level; `label` and the
+    current language's punctuation for a reader (Objective 1: …)."""
+    if label is None:
+        return f"{objective.plan.objective_label} {objective.number} : {objective.title}"
+    return _("%(label)s %(number)s : %(title)s") % {
+        "label": label,
+        "number": objective.number,
+        "title": objective.title,
+    }
 
 
 def split_code(text, words=()):

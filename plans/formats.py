@@ -5,9 +5,10 @@ pages (the dashboard's template filters), the list of changes and the funders' w
 a value the same way. The spreadsheet formats sit here too, beside the text they match.
 """
 
+import datetime
 from decimal import Decimal
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -43,7 +44,7 @@ def money(amount):
     amount = Decimal(amount)
     places = 0 if is_whole(amount) else 2
     figure = formats.number_format(amount, decimal_pos=places, force_grouping=True)
-    if (get_language() or "fr").startswith("fr"):
+    if is_french():
         return f"{figure}\xa0$"
     return f"${figure}"
 
@@ -67,9 +68,35 @@ def spreadsheet_percent_format():
     return SPREADSHEET_PERCENT["fr" if (get_language() or "fr").startswith("fr") else "en"]
 
 
+def is_french():
+    return (get_language() or "fr").startswith("fr")
+
+
+def form_count(count):
+    """The count that picks a word's form in ngettext: French writes 0 in the singular
+    (0 changement), but French is the source language here, with no catalogue of its own, and
+    gettext then picks the plural for every count but 1."""
+    return 1 if count == 0 and is_french() else count
+
+
+def first_of_month(text, value):
+    """French writes the first of a month as an ordinal: 1er avril, 2 avril; Django's "j"
+    knows no ordinals, so the "er" goes on the day number that opens the text."""
+    if value.day == 1 and is_french() and text.startswith("1 "):
+        return f"1er{text[1:]}"
+    return text
+
+
 def day(value):
-    """A date spelled out: 5 avril 2018, April 5, 2018."""
-    return formats.date_format(value)
+    """A date spelled out: 5 avril 2018, 1er avril 2018; April 5, 2018, April 1, 2018."""
+    return first_of_month(formats.date_format(value), value)
+
+
+def moment(value):
+    """A date and time spelled out, in local time: 1er avril 2018, 14 h 05."""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return first_of_month(formats.date_format(value, "DATETIME_FORMAT"), value)
 
 
 def short_day(value):
@@ -83,7 +110,7 @@ def iso_day(value):
 
 
 def days(start, end):
-    """A period between two dates: du 1 avril 2024 au 31 mars 2025."""
+    """A period between two dates: du 1er avril 2024 au 31 mars 2025."""
     return _("du %(start)s au %(end)s") % {"start": day(start), "end": day(end)}
 
 

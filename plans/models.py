@@ -87,6 +87,15 @@ class Membership(models.Model):
         return f"{self.user} – {self.coalition}"
 
 
+# The names plans give their first level, as the interface translates them.
+OBJECTIVE_WORDS = {
+    "objectif": _("Objectif"),
+    "axe": _("Axe"),
+    "orientation": _("Orientation"),
+    "champ d'intervention": _("Champ d'intervention"),
+}
+
+
 class Plan(models.Model):
     class Kind(models.TextChoices):
         OPERATIONAL = "operational", _("Plan d'action opérationnel")
@@ -140,6 +149,13 @@ class Plan(models.Model):
 
     def get_absolute_url(self):
         return reverse("dashboard:plan", args=[self.slug])
+
+    @property
+    def objective_word(self):
+        """The plan's name for its first level in the reader's language ("Objectif" reads
+        "Objective" in English); a name the application does not know stays as written."""
+        known = OBJECTIVE_WORDS.get(self.objective_label.strip().lower())
+        return str(known) if known else self.objective_label
 
 
 class Period(models.Model):

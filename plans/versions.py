@@ -17,9 +17,9 @@ rows carry the values they showed instead (`SeenValuesForm`), read in the same q
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from plans import formats as written
 from plans.history import ReadableHistoryHelper
 
 VERSION_FIELD = "loaded_version"
@@ -106,7 +106,7 @@ class StaleVersion(ValidationError):
 def who_and_when(latest):
     """Who made the `latest` record and when, as the messages write them."""
     who = latest.history_user or _("quelqu'un")
-    return who, formats.date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+    return who, written.moment(latest.history_date)
 
 
 def stale_message(instance, latest, changes):

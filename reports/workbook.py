@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -444,7 +445,12 @@ class PlanWorkbook:
             fill, font = OBJECTIVE_FILL, ON_COLOUR
             sheet.append(
                 self.section_row(
-                    sheet, objective.code, layout.section_title(objective), section, fill, font
+                    sheet,
+                    objective.code,
+                    layout.section_title(objective, plan.objective_word),
+                    section,
+                    fill,
+                    font,
                 )
             )
             for sub_section in section.children:
@@ -728,7 +734,12 @@ class PlanWorkbook:
         sheet.freeze_below(header_row, columns=0)
         sheet.title(_("Changements depuis le %(date)s") % {"date": self.since_text()})
         sheet.line(
-            _("%(count)s changement(s), du plus récent au plus ancien.") % {"count": len(changes)}
+            ngettext(
+                "%(count)s changement, du plus récent au plus ancien.",
+                "%(count)s changements, du plus récent au plus ancien.",
+                formats.form_count(len(changes)),
+            )
+            % {"count": len(changes)}
         )
         sheet.header(
             [_("Date"), _("Code"), _("Action"), _("Type"), _("Changement"), _("Détail"), _("Par")]

@@ -12,6 +12,9 @@ register = template.Library()
 # The formats live in plans.formats, which the workbook and the list of changes share.
 register.filter("money", formats.money)
 register.filter("number", formats.number)
+# Dates spelled out as in running text (1er avril 2016); local time like Django's `date`.
+register.filter("day", formats.day, expects_localtime=True)
+register.filter("moment", formats.moment, expects_localtime=True)
 
 
 @register.simple_tag(takes_context=True)

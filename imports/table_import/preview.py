@@ -6,9 +6,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import npgettext, override
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 
 from actions.models import CODE_PATTERN, Action
@@ -17,7 +18,7 @@ from imports import layout
 from imports.table_import.mapping import IGNORE, PERIOD_PREFIX, check_mapping, column_name
 from imports.table_import.reading import TableError, cell_text, normalise, same_text
 from partners.models import ActionPartner, Organisation
-from plans.formats import yes_no
+from plans.formats import form_count, yes_no
 from plans.models import SubObjective
 
 BULLETS = "•◦▪·-–—*"
@@ -95,6 +96,20 @@ class Preview:
             }
         return counts
 
+    def count_lines(self):
+        """'Objectifs : 1 nouveau, 2 modifiés, 0 inchangé', one line per kind, each word agreeing
+        with its count and with the kind's gender (une action nouvelle, un objectif nouveau)."""
+        counts = self.counts()
+        return [
+            _("%(kind)s : %(counts)s")
+            % {"kind": label, "counts": count_words(counts[kind], feminine=kind == "action")}
+            for kind, label in (
+                ("objective", _("Objectifs")),
+                ("sub_objective", _("Sous-objectifs")),
+                ("action", _("Actions")),
+            )
+        ]
+
     @property
     def has_changes(self):
         return bool(self.new_organisations) or any(e.is_new or e.is_changed for e in self.entries)
@@ -138,6 +153,11 @@ class RowReader:
         self.file = table_file
         self.mapping = mapping
         self.periods = {p.pk: p for p in plan.periods.all()}
+        # The workbook names the plan's first level in its reader's language.
+        self.objective_words = set()
+        for language, _name in settings.LANGUAGES:
+            with override(language):
+                self.objective_words.add(plan.objective_word)
         self.columns = {}
         for index, chosen in mapping.items():
             if chosen and chosen != IGNORE and chosen not in layout.DERIVED:
@@ -208,7 +228,8 @@ class RowReader:
         code = self.text(values, "code")
         if not any(cell_text(str(v) if isinstance(v, CellRichText) else v) for v in values):
             return None  # a blank row
-        words = [self.plan.objective_label]
+        # The plan's own name, or the one the English workbook writes (Field of action 1: …).
+        words = [self.plan.objective_label, *self.objective_words]
         found, rest = layout.split_code(title_text, words)
         if not code:
             code, title = found, rest
@@ -552,3 +573,23 @@ def build_preview(plan, table_file, mapping):
     if errors:
         raise TableError(errors)
     return RowReader(plan, table_file, mapping).preview()
+
+
+def count_words(counts, *, feminine):
+    """'1 nouveau, 2 modifiés, 0 inchangé' (or nouvelle, modifiées… for a feminine noun)."""
+    new, changed, same = counts["new"], counts["changed"], counts["unchanged"]
+    if feminine:
+        words = [
+            npgettext("action", "%(count)s nouvelle", "%(count)s nouvelles", form_count(new)),
+            npgettext("action", "%(count)s modifiée", "%(count)s modifiées", form_count(changed)),
+            npgettext("action", "%(count)s inchangée", "%(count)s inchangées", form_count(same)),
+        ]
+    else:
+        words = [
+            npgettext("objectif", "%(count)s nouveau", "%(count)s nouveaux", form_count(new)),
+            npgettext("objectif", "%(count)s modifié", "%(count)s modifiés", form_count(changed)),
+            npgettext("objectif", "%(count)s inchangé", "%(count)s inchangés", form_count(same)),
+        ]
+    return ", ".join(
+        word % {"count": count} for word, count in zip(words, (new, changed, same), strict=True)
+    )

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, npgettext
 
 from actions.models import Action, Target
 from actions.services import change_status
@@ -13,24 +14,39 @@ from imports.table_import.reading import TableError, normalise
 from partners.models import ActionPartner, Organisation
 from partners.services import change_link, link_partner
 from plans import versions
+from plans.formats import form_count
 from plans.models import Objective, Plan, SubObjective
 from plans.services import save_with_author, set_author
 
 
 def summary(counts):
-    """The message after an import: how many of each were created and changed."""
-    return _(
-        "Import terminé : %(objectives_new)s objectif(s) créé(s) et %(objectives_changed)s "
-        "modifié(s); %(subs_new)s sous-objectif(s) créé(s) et %(subs_changed)s modifié(s); "
-        "%(actions_new)s action(s) créée(s) et %(actions_changed)s modifiée(s)."
-    ) % {
-        "objectives_new": counts["objective"]["new"],
-        "objectives_changed": counts["objective"]["changed"],
-        "subs_new": counts["sub_objective"]["new"],
-        "subs_changed": counts["sub_objective"]["changed"],
-        "actions_new": counts["action"]["new"],
-        "actions_changed": counts["action"]["changed"],
+    """The message after an import: how many of each were created and changed, each word
+    agreeing with its own count."""
+    created = {
+        "objective": lambda n: ngettext("%(count)s objectif créé", "%(count)s objectifs créés", n),
+        "sub_objective": lambda n: ngettext(
+            "%(count)s sous-objectif créé", "%(count)s sous-objectifs créés", n
+        ),
+        "action": lambda n: ngettext("%(count)s action créée", "%(count)s actions créées", n),
     }
+    changed = {
+        "objective": lambda n: npgettext("objectif", "%(count)s modifié", "%(count)s modifiés", n),
+        "sub_objective": lambda n: npgettext(
+            "objectif", "%(count)s modifié", "%(count)s modifiés", n
+        ),
+        "action": lambda n: npgettext("action", "%(count)s modifiée", "%(count)s modifiées", n),
+    }
+    parts = [
+        _("%(created)s et %(changed)s")
+        % {
+            "created": created[kind](form_count(counts[kind]["new"]))
+            % {"count": counts[kind]["new"]},
+            "changed": changed[kind](form_count(counts[kind]["changed"]))
+            % {"count": counts[kind]["changed"]},
+        }
+        for kind in ("objective", "sub_objective", "action")
+    ]
+    return _("Import terminé : %(counts)s.") % {"counts": "; ".join(parts)}
 
 
 def lock(plan):

@@ -11,8 +11,9 @@ from tests.plans.sources import FRENCH_MONTHS
 
 
 def french_date(day):
-    """A date as the pages write it in French (Quebec): 5 mars 2025."""
-    return f"{day.day} {list(FRENCH_MONTHS)[day.month - 1]} {day.year}"
+    """A date as the pages write it in French (Quebec): 5 mars 2025, 1er mars 2025."""
+    number = "1er" if day.day == 1 else day.day
+    return f"{number} {list(FRENCH_MONTHS)[day.month - 1]} {day.year}"
 
 
 def html(response):

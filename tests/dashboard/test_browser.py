@@ -70,7 +70,7 @@ def test_plan_page_shows_objectives_statuses_legend_and_schedule(page, casal):
     log_in(page, casal.member, PLAN_PATH)
 
     expect(page.get_by_role("heading", name=PLAN_TITLE, level=1)).to_be_visible()
-    expect(page.locator(".plan-meta")).to_contain_text("Du 1 avril 2016 au 31 mars 2020")
+    expect(page.locator(".plan-meta")).to_contain_text("Du 1er avril 2016 au 31 mars 2020")
     objectives = page.locator("tr.objective-row")
     expect(objectives).to_have_count(3)
     for number, row in enumerate(objectives.all(), start=1):
@@ -157,11 +157,18 @@ def test_member_filters_by_an_organisation_and_opens_an_action(page, casal):
 def test_changes_page_tells_who_started_the_action(page, casal):
     log_in(page, casal.member, PLAN_PATH)
 
-    # No assembly on record: the link offers the last 30 days.
-    page.get_by_role("link", name="Ce qui a changé récemment").click()
+    # The seeded plan was adopted at the members' assembly of 1 February 2017: the changes
+    # page counts from there, out of the box.
+    page.get_by_role(
+        "link", name="Ce qui a changé depuis la dernière assemblée (1er février 2017)"
+    ).click()
     expect(page).to_have_url(re.compile(rf"{re.escape(PLAN_PATH)}changements/$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Ce qui a changé depuis le ")
-    expect(page.locator(".since-reason")).to_contain_text("voici les 30 derniers jours")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Ce qui a changé depuis le 1er février 2017"
+    )
+    expect(page.locator(".since-reason")).to_contain_text(
+        "C'est la date de l'assemblée « Assemblée des membres du CASAL »."
+    )
     expect(page.get_by_role("heading", name="1 changement", exact=True)).to_be_visible()
     expect(page.locator(".change-counts .change-status")).to_have_text("1 changement de statut")
 

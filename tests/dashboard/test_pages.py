@@ -567,7 +567,7 @@ def test_action_page_shows_each_targets_latest_value_against_the_target(reader, 
     }
     assert rows["Jardins"] == (
         f"Jardins répertoriés 40 jardins 30 jardins (3 février 2025) 75{NBSP}% "
-        "Valeurs précédentes 1 mai 2024 : 12"
+        "Valeurs précédentes 1er mai 2024 : 12"
     )
     assert rows["Carte"] == "Carte publiée Livrable ✓ Livré"
     assert rows["Bilan"] == "Bilan écrit Livrable Pas encore livré"
@@ -793,7 +793,7 @@ def test_review_funding_reads_in_quebec_format_with_its_total(reader, strategic)
         in content
     )
     review = main_text(response).split("Bilan de l'an 1")[1]
-    assert "Du 1 avril 2021 au 31 mars 2022" in review
+    assert "Du 1er avril 2021 au 31 mars 2022" in review
     assert "6 × Comité de coordination" in review
     assert "1 agente de mobilisation (1 an)" in review
     assert "Résultat Gestion : Site web lancé." in review

@@ -167,9 +167,9 @@ def test_upload_shows_mapping_and_preview_and_writes_nothing(coordinator_client,
         "column_3": f"period:{period.pk}",
     }
     content = html(response)
-    assert "Objectifs : 1 nouveau(x), 0 modifié(s), 0 inchangé(s)" in content
-    assert "Sous-objectifs : 1 nouveau(x), 0 modifié(s), 0 inchangé(s)" in content
-    assert "Actions : 1 nouvelle(s), 0 modifiée(s), 0 inchangée(s)" in content
+    assert "Objectifs : 1 nouveau, 0 modifié, 0 inchangé" in content
+    assert "Sous-objectifs : 1 nouveau, 0 modifié, 0 inchangé" in content
+    assert "Actions : 1 nouvelle, 0 modifiée, 0 inchangée" in content
     for code, title in [
         ("1", "Nourrir le quartier"),
         ("1.1", "Cuisiner ensemble"),
@@ -188,7 +188,7 @@ def test_confirm_writes_the_plan_and_deletes_the_kept_file(coordinator_client, p
     response = next_step(coordinator_client, plan, preview, "confirm")
 
     assert response.redirect_chain == [(change_url(plan), 302)]
-    assert "Import terminé : 1 objectif(s) créé(s)" in html(response)
+    assert "Import terminé : 1 objectif créé et 0 modifié" in html(response)
     action = Action.objects.get(plan=plan, code="1.1.1")
     assert action.title == "Ouvrir une cuisine collective"
     assert action.means == "Un local prêté par la paroisse"
@@ -212,7 +212,7 @@ def test_unknown_column_is_named_until_it_is_ignored(coordinator_client, plan):
 
     content = html(remapped)
     assert "Colonne inconnue" not in content
-    assert "Actions : 1 nouvelle(s), 0 modifiée(s), 0 inchangée(s)" in content
+    assert "Actions : 1 nouvelle, 0 modifiée, 0 inchangée" in content
     assert CONFIRM_BUTTON in content
     assert counts() == (0, 0, 0)
 
@@ -229,8 +229,8 @@ def test_stale_preview_is_not_applied_and_the_fresh_one_is_shown(coordinator_cli
     assert counts() == (1, 1, 1)
     content = html(response)
     assert "Le plan ou les choix de colonnes ont changé depuis l&#x27;aperçu" in content
-    assert "Actions : 0 nouvelle(s), 1 modifiée(s), 0 inchangée(s)" in content
-    assert "Objectifs : 0 nouveau(x), 0 modifié(s), 1 inchangé(s)" in content
+    assert "Actions : 0 nouvelle, 1 modifiée, 0 inchangée" in content
+    assert "Objectifs : 0 nouveau, 0 modifié, 1 inchangé" in content
     assert hidden(response, "fingerprint") != hidden(preview, "fingerprint")
 
 
@@ -319,7 +319,7 @@ def test_a_file_that_changes_nothing_offers_no_confirmation(coordinator_client, 
 
     content = html(response)
     assert "Le fichier ne change rien au plan : il n'y a rien à importer." in content
-    assert "Actions : 0 nouvelle(s), 0 modifiée(s), 3 inchangée(s)" in content
+    assert "Actions : 0 nouvelle, 0 modifiée, 3 inchangées" in content
     assert CONFIRM_BUTTON not in content
     assert counts() == before
 

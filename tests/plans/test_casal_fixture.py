@@ -15,7 +15,7 @@ from django.db import transaction
 
 from actions.models import Action, Target
 from partners.models import ActionPartner, Organisation
-from plans.models import Plan
+from plans.models import Assembly, Plan
 from tests.plans.sources import FRENCH_MONTHS, ROOT, SOURCES
 
 SOURCE = SOURCES / "casal_2016_2020.txt"
@@ -223,6 +223,13 @@ def test_plan_title_and_adoption_date(plan):
     assert plan.title == source_title()
     assert plan.adopted_on == source_adoption_date() == date(2017, 2, 1)
     assert plan.coalition.short_name == "CASAL"
+
+
+def test_the_adoption_is_the_coalitions_assembly(plan):
+    # "Since the last assembly" on the members' pages starts at the members' adoption vote.
+    assembly = Assembly.objects.get(coalition=plan.coalition)
+    assert assembly.date == plan.adopted_on == source_adoption_date()
+    assert assembly.title == "Assemblée des membres du CASAL"
 
 
 def test_periods_are_the_schedule_columns(plan):

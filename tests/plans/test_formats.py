@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
+from django.utils.translation import ngettext
 
 from plans import formats
 
@@ -56,3 +57,33 @@ def test_dates_are_spelled_out_in_each_language():
     with translation.override("en"):
         assert formats.day(day) == "April 5, 2018"
     assert formats.iso_day(day) == "2018-04-05"
+
+
+def test_the_first_of_a_month_is_an_ordinal_in_french_only():
+    first, second = datetime.date(2017, 2, 1), datetime.date(2017, 2, 2)
+    with translation.override("fr"):
+        assert formats.day(first) == "1er février 2017"
+        assert formats.day(second) == "2 février 2017"
+        assert formats.day(datetime.date(2017, 2, 11)) == "11 février 2017"
+        assert formats.days(datetime.date(2016, 4, 1), datetime.date(2020, 3, 31)) == (
+            "du 1er avril 2016 au 31 mars 2020"
+        )
+        assert formats.moment(datetime.datetime(2017, 2, 1, 14, 5)) == "1er février 2017, 14 h 05"
+    with translation.override("en"):
+        assert formats.day(first) == "February 1, 2017"
+        assert formats.day(second) == "February 2, 2017"
+        assert formats.days(datetime.date(2016, 4, 1), datetime.date(2020, 3, 31)) == (
+            "from April 1, 2016 to March 31, 2020"
+        )
+
+
+def test_french_counts_zero_in_the_singular_and_english_in_the_plural():
+    def changes(count):
+        return ngettext("%(n)s changement", "%(n)s changements", formats.form_count(count)) % {
+            "n": count
+        }
+
+    with translation.override("fr"):
+        assert [changes(n) for n in (0, 1, 2)] == ["0 changement", "1 changement", "2 changements"]
+    with translation.override("en"):
+        assert formats.form_count(0) == 0

@@ -47,7 +47,7 @@ def test_writes_the_changes_since_the_date_given(tmp_path, coordinator):
     export(plan.slug, "--output", str(path), "--since", later.isoformat())
 
     changes = load_workbook(path)["Changements"]
-    assert changes["A2"].value == "0 changement(s), du plus récent au plus ancien."
+    assert changes["A2"].value == "0 changement, du plus récent au plus ancien."
     assert changes.max_row == 3
 
 

@@ -158,7 +158,7 @@ def test_cover_names_the_plan_and_its_coalition(casal):
     facts = pairs(cover)
     assert facts["Plan"] == "Plan d'action opérationnel du CASAL 2016-2020"
     assert facts["Coalition"] == "CASAL"
-    assert facts["Période couverte"] == "du 1 avril 2016 au 31 mars 2020"
+    assert facts["Période couverte"] == "du 1er avril 2016 au 31 mars 2020"
     # A date the funder can sort and compute with, not text.
     assert facts["Adopté le"] == datetime.datetime(2017, 2, 1)
     assert row_of(cover, "Adopté le")[1].number_format == "yyyy-mm-dd"
@@ -600,7 +600,7 @@ def test_changes_sheet_lists_a_status_change_since_the_date_but_not_one_before(d
     sheet = export_workbook(plan, since=days_ago(30))["Changements"]
 
     assert sheet["A1"].value.startswith("Changements depuis le ")
-    assert sheet["A2"].value == "1 changement(s), du plus récent au plus ancien."
+    assert sheet["A2"].value == "1 changement, du plus récent au plus ancien."
     assert values(sheet[3]) == ["Date", "Code", "Action", "Type", "Changement", "Détail", "Par"]
     assert [values(row) for row in sheet.iter_rows(min_row=4)] == [
         [
