@@ -10,8 +10,10 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import translation
 
 from actions.models import Action
 from actions.services import change_status
@@ -34,6 +36,16 @@ from tests.world import build_world
 # Playwright's sync API runs an event loop in this thread; the ORM calls the browser tests
 # make beside it are still plain synchronous calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+@pytest.fixture(autouse=True)
+def in_french():
+    """Each test starts in the site's language: a page asked for in English leaves English
+    active in the thread (LocaleMiddleware does not switch back), and the next test's
+    messages would come out in English."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
