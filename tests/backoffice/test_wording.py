@@ -229,7 +229,7 @@ def test_the_bulk_delete_page_speaks_of_the_chosen_plans(speaks):
         (
             "en",
             {
-                "partner_links": "Add another carrier or partner",
+                "partner_links": "Add another lead organisation or partner",
                 "targets": "Add another target",
             },
         ),
