@@ -4,17 +4,7 @@ read by partners/timeline.py, which the back-office's history shares."""
 import datetime
 
 from actions.models import code_sort_key
-from partners.timeline import ChangeKind, action_timeline, plan_changes
-
-__all__ = [
-    "DEFAULT_LOOKBACK",
-    "ChangeKind",
-    "action_timeline",
-    "count_by_kind",
-    "default_since",
-    "group_by_action",
-    "plan_changes",
-]
+from partners.timeline import ChangeKind
 
 # Without an assembly on record, "what changed" looks this far back.
 DEFAULT_LOOKBACK = datetime.timedelta(days=30)

@@ -7,16 +7,11 @@ from django.utils.translation import gettext, ngettext
 from access.coalitions import get_readable, get_readable_plan, reader
 from actions.models import Action, Target
 from dashboard.access import dashboard_view
-from dashboard.changes import (
-    action_timeline,
-    count_by_kind,
-    default_since,
-    group_by_action,
-    plan_changes,
-)
+from dashboard.changes import count_by_kind, default_since, group_by_action
 from dashboard.forms import ActionFilterForm, SinceForm, WorkbookForm
 from dashboard.progress import Rollup, by_plan, outline
 from partners.models import ActionPartner, Organisation
+from partners.timeline import action_timeline, plan_changes
 from plans.models import Assembly, Coalition, Theme
 
 

@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 from access.coalitions import get_readable_plan
 from actions.models import Action, ProgressNote
 from dashboard.access import dashboard_view
-from dashboard.changes import count_by_kind, group_by_action, plan_changes
+from dashboard.changes import count_by_kind, group_by_action
 from dashboard.forms import WorkbookForm
 from dashboard.progress import Rollup, outline
 from dashboard.views import chosen_since, partner_links
+from partners.timeline import plan_changes
 from plans import formats
 from reports import pdf, workbook
 

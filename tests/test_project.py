@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import Action
-from dashboard.changes import action_timeline, plan_changes
+from partners.timeline import action_timeline, plan_changes
 from plans.groups import COORDINATION, MEMBERS
 from plans.models import Plan
 from tests.helpers import logs_in

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import Action
-from dashboard.changes import plan_changes
+from partners.timeline import plan_changes
 from plans.groups import COORDINATION
 from tests.factories import build_plan
 from tests.helpers import change_form_data, make_user

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from actions.models import Action, ProgressNote, Target, TargetValue
 from actions.services import change_status
-from dashboard.changes import action_timeline, count_by_kind, group_by_action, plan_changes
+from dashboard.changes import count_by_kind, group_by_action
 from partners.models import ActionPartner
+from partners.timeline import action_timeline, plan_changes
 from plans.models import Assembly, Membership
 from tests.dashboard.reading import element, elements, french_date, html, main_text, words
 from tests.factories import (
