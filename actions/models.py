@@ -71,19 +71,22 @@ class ActionQuerySet(models.QuerySet):
         )
 
     def with_progress(self):
-        """Annotate `progress` (0-100): the completion typed in, else what the status implies.
-
-        Abandoned actions get no progress, so roll-ups leave them out.
-        """
+        """Annotate `progress` (0-100), the rule of Action.IMPLIED_PROGRESS: a done action
+        100, an abandoned one none (roll-ups leave it out), any other the completion typed in,
+        else what its status implies (an action in progress 50)."""
         return self.annotate(
             progress=Case(
-                When(status=Action.Status.ABANDONED, then=Value(None)),
+                *[
+                    When(status=status, then=Value(Action.IMPLIED_PROGRESS[status]))
+                    for status in Action.PROGRESS_SET_BY_STATUS
+                ],
                 When(completion__isnull=False, then=F("completion")),
                 *[
                     When(status=status, then=Value(progress))
                     for status, progress in Action.IMPLIED_PROGRESS.items()
+                    if status not in Action.PROGRESS_SET_BY_STATUS
                 ],
-                default=Value(0),
+                default=Value(None),
                 output_field=models.PositiveSmallIntegerField(),
             )
         )
@@ -103,7 +106,8 @@ class ActionQuerySet(models.QuerySet):
         return f"{prefix}{max(numbers, default=0) + 1}"
 
     def summary(self, *group_by, today=None):
-        """Rows of action count, average progress, late count and a count per status
+        """Rows of action count, average progress (with_progress()'s rule), how many of
+        those count with a typed completion, late count and a count per status
         (`status_<value>`), one row per group (e.g. "plan_id"), or a single row without a
         group. One query either way."""
         # Which of these actions are late, in one grouped pass over their own schedule: the
@@ -119,6 +123,7 @@ class ActionQuerySet(models.QuerySet):
         figures = {
             "total": Count("pk"),
             "average_progress": Avg("progress"),
+            "reported_count": Count("pk", filter=Action.progress_reported_condition()),
             "late_count": Count("pk", filter=Q(pk__in=late)),
             **{
                 f"status_{status}": Count("pk", filter=Q(status=status))
@@ -151,9 +156,19 @@ class Action(models.Model):
     CLOSED_STATUSES = (Status.DONE, Status.ABANDONED)
     # Moving to one of these asks for a reason, kept in the action's trail.
     STATUSES_NEEDING_REASON = (Status.POSTPONED, Status.ABANDONED)
-    # The progress (%) a status implies when no completion is typed; any other, 0. An
-    # abandoned action has none: roll-ups leave it out.
-    IMPLIED_PROGRESS = {Status.DONE: 100}
+    # How progress is counted, the one home of the rule (Decidim's accountability does the
+    # same): the progress (%) each status implies when no completion is typed. None: the
+    # action has no progress, roll-ups leave it out. with_progress() annotates it, and the
+    # pages, the report and the workbook write the rule's sentence from this mapping.
+    IMPLIED_PROGRESS = {
+        Status.DONE: 100,
+        Status.IN_PROGRESS: 50,
+        Status.PLANNED: 0,
+        Status.POSTPONED: 0,
+        Status.ABANDONED: None,
+    }
+    # Statuses whose implied progress wins over a typed completion: done is 100 %.
+    PROGRESS_SET_BY_STATUS = (Status.DONE, Status.ABANDONED)
 
     plan = models.ForeignKey(
         Plan,
@@ -257,9 +272,30 @@ class Action(models.Model):
     def implied_progress(cls, status):
         """The progress `status` implies without a typed completion, as with_progress()
         annotates it: None for an abandoned action."""
-        if status == cls.Status.ABANDONED:
-            return None
-        return cls.IMPLIED_PROGRESS.get(status, 0)
+        return cls.IMPLIED_PROGRESS[status]
+
+    @classmethod
+    def progress_for(cls, status, completion):
+        """The progress with_progress() annotates for this status and typed completion."""
+        if status in cls.PROGRESS_SET_BY_STATUS or completion is None:
+            return cls.IMPLIED_PROGRESS[status]
+        return completion
+
+    @classmethod
+    def progress_reported_condition(cls):
+        """Actions counted with the completion typed for them, not what the status implies."""
+        return Q(completion__isnull=False) & ~Q(status__in=cls.PROGRESS_SET_BY_STATUS)
+
+    @property
+    def progress_reported(self):
+        """True when `progress` is the completion typed for this action."""
+        return self.completion is not None and self.status not in self.PROGRESS_SET_BY_STATUS
+
+    @property
+    def progress_estimated(self):
+        """True when `progress` is only what the status implies (≈ on the pages): nobody
+        typed a completion, and the status does not settle it (done, abandoned)."""
+        return self.completion is None and self.status not in self.PROGRESS_SET_BY_STATUS
 
 
 class Target(models.Model):

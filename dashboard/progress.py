@@ -1,18 +1,101 @@
-"""Roll-ups the pages draw: a plan's outline with each level's progress, status shares."""
+"""Roll-ups the pages draw: a plan's outline with each level's progress, status shares, and
+the sentences that say them: the counts by status first, then the estimated progress with its
+rule (the rule itself is Action.IMPLIED_PROGRESS)."""
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, ngettext_lazy, pgettext
+
 from actions.models import Action
+from plans import formats
+
+Status = Action.Status
+
+# How a count of actions in each status reads, in the order the counts are said: what was
+# done first. French agrees with « actions »: 1 réalisée, 7 réalisées.
+STATUS_COUNTS = {
+    Status.DONE: ngettext_lazy("%(count)s réalisée", "%(count)s réalisées", "count"),
+    Status.IN_PROGRESS: ngettext_lazy("%(count)s en cours", "%(count)s en cours", "count"),
+    Status.PLANNED: ngettext_lazy("%(count)s à venir", "%(count)s à venir", "count"),
+    Status.POSTPONED: ngettext_lazy("%(count)s reportée", "%(count)s reportées", "count"),
+    Status.ABANDONED: ngettext_lazy("%(count)s abandonnée", "%(count)s abandonnées", "count"),
+}
+
+
+def percent(value):
+    """38 % in French, 38% in English."""
+    return pgettext("percent", "%(value)s\xa0%%") % {"value": value}
+
+
+def status_sentence(counts, total):
+    """« 7 réalisées, 12 en cours, 10 à venir — sur 36 actions »: the counts by status that
+    are not zero, then the whole. `counts` maps each status to its count."""
+    parts = [
+        STATUS_COUNTS[status] % {"count": counts.get(status, 0)}
+        for status in STATUS_COUNTS
+        if counts.get(status, 0)
+    ]
+    whole = ngettext(
+        "sur %(count)s action", "sur %(count)s actions", formats.form_count(total)
+    ) % {"count": total}
+    if not parts:
+        return _("Aucune action")
+    return _("%(counts)s — %(total)s") % {"counts": ", ".join(parts), "total": whole}
+
+
+def progress_rule():
+    """The rule of Action.IMPLIED_PROGRESS as a member reads it: « Estimation : une action
+    réalisée compte pour 100 %, une action abandonnée ne compte pas ; les autres comptent pour
+    le % déclaré, sinon en cours 50 %, à venir ou reportée 0 %. » Written from the mapping,
+    so that changing the rule changes its sentence."""
+    groups = {}  # (set by the status alone, progress) -> statuses, in the order of the counts
+    for status in STATUS_COUNTS:
+        key = (status in Action.PROGRESS_SET_BY_STATUS, Action.IMPLIED_PROGRESS[status])
+        groups.setdefault(key, []).append(status)
+    settled, implied = [], []
+    for (by_status, progress), statuses in groups.items():
+        names = _(" ou ").join(str(status.label).lower() for status in statuses)
+        if progress is None:
+            settled.append(_("une action %(statuses)s ne compte pas") % {"statuses": names})
+        elif by_status:
+            settled.append(
+                _("une action %(statuses)s compte pour %(percent)s")
+                % {"statuses": names, "percent": percent(progress)}
+            )
+        else:
+            implied.append(f"{names} {percent(progress)}")
+    parts = ", ".join(settled)
+    if implied:
+        others = (
+            _("les autres comptent pour le %% déclaré, sinon %(implied)s")
+            if settled
+            else _("une action compte pour le %% déclaré, sinon %(implied)s")
+        ) % {"implied": ", ".join(implied)}
+        parts = f"{parts} ; {others}" if parts else others
+    return _("Estimation : %(rule)s.") % {"rule": parts}
+
+
+def reported_sentence(reported):
+    """How many of the counted actions count with a completion someone typed."""
+    if not reported:
+        return _("Aucune action n'a d'avancement déclaré.")
+    return ngettext(
+        "Dont %(count)s action avec un avancement déclaré.",
+        "Dont %(count)s actions avec un avancement déclaré.",
+        reported,
+    ) % {"count": reported}
 
 
 @dataclass
 class Rollup:
-    """The progress of a group of actions: abandoned ones count, but not in the average."""
+    """The progress of a group of actions: abandoned ones count, but not in the estimate."""
 
     total: int = 0
     progress: int | None = None
     late: int = 0
     statuses: list = field(default_factory=list)
+    reported: int = 0  # actions counted with a typed completion
 
     @classmethod
     def of(cls, actions):
@@ -24,6 +107,7 @@ class Rollup:
             statuses=status_shares(
                 {f"status_{s}": sum(1 for a in actions if a.status == s) for s in Action.Status}
             ),
+            reported=sum(1 for a in actions if a.progress_reported),
         )
 
     @classmethod
@@ -35,7 +119,18 @@ class Rollup:
             progress=None if average is None else round(average),
             late=row["late_count"],
             statuses=status_shares(row),
+            reported=row["reported_count"],
         )
+
+    def status_sentence(self):
+        return status_sentence({s.status: s.count for s in self.statuses}, self.total)
+
+    def reported_sentence(self):
+        return reported_sentence(self.reported)
+
+    @staticmethod
+    def rule():
+        return progress_rule()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from actions.models import Action, Target
 from dashboard.access import dashboard_view
 from dashboard.changes import count_by_kind, default_since, group_by_action
 from dashboard.forms import ActionFilterForm, SinceForm, WorkbookForm
-from dashboard.progress import Rollup, by_plan, outline
+from dashboard.progress import Rollup, by_plan, outline, progress_rule
 from partners.models import ActionPartner, Organisation
 from partners.timeline import action_timeline, plan_changes
 from plans.models import Assembly, Coalition, Theme
@@ -210,7 +210,7 @@ def theme_list(request):
     return render(
         request,
         "dashboard/theme_list.html",
-        {"themes": themes, "untagged": rollups.get(None, Rollup())},
+        {"themes": themes, "untagged": rollups.get(None, Rollup()), "rule": progress_rule()},
     )
 
 

@@ -359,14 +359,21 @@ class PlanWorkbook:
             (_("Période couverte"), formats.days(plan.start, plan.end)),
             (_("Adopté le"), plan.adopted_on or formats.MISSING),
             (_("Produit le"), data.today),
+            # The counts by status first, then the estimate with its rule beside it, as the
+            # pages say them (dashboard/progress.py).
+            (_("Actions"), data.rollup.total),
+            (_("Actions par statut"), data.rollup.status_sentence()),
             # A number the funder can compute with, shown as a percentage.
             (
-                _("Avancement global"),
+                _("Avancement estimé"),
                 formats.MISSING
                 if data.rollup.progress is None
                 else Decimal(data.rollup.progress) / 100,
             ),
-            (_("Actions"), data.rollup.total),
+            (
+                _("Comment l'avancement est estimé"),
+                f"{data.rollup.rule()} {data.rollup.reported_sentence()}",
+            ),
             (_("Actions en retard"), data.rollup.late),
         ]
         for label, value in facts:

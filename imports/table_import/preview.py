@@ -350,9 +350,11 @@ class RowReader:
             return
         number = round(number)
         current = entry.existing.completion if entry.existing else None
-        # The workbook shows what the status implies when no completion was typed:
-        # reading that back must not turn it into a typed completion.
-        if current is None and number == Action.implied_progress(entry.status):
+        # The workbook shows the progress the pages count (what the status implies when no
+        # completion was typed; 100 for a done action): reading that back changes nothing.
+        if number == Action.progress_for(entry.status, current) and (
+            current is None or entry.status in Action.PROGRESS_SET_BY_STATUS
+        ):
             return
         entry.completion, entry.completion_given = number, True
         if entry.existing and current != number:

@@ -342,12 +342,15 @@ def test_with_late_agrees_with_late_on_a_mixed_set(sub_1_1, periods):
     ("status", "completion", "expected"),
     [
         pytest.param(Status.PLANNED, None, 0, id="planned"),
-        pytest.param(Status.IN_PROGRESS, None, 0, id="in-progress-no-completion"),
+        pytest.param(Status.PLANNED, 20, 20, id="planned-20"),
+        # Nobody reported its progress: half-way, not 0 %, as Decidim's accountability does.
+        pytest.param(Status.IN_PROGRESS, None, 50, id="in-progress-no-completion"),
         pytest.param(Status.IN_PROGRESS, 40, 40, id="in-progress-40"),
+        pytest.param(Status.IN_PROGRESS, 0, 0, id="in-progress-0-typed"),
         pytest.param(Status.POSTPONED, None, 0, id="postponed"),
         pytest.param(Status.POSTPONED, 30, 30, id="postponed-30"),
         pytest.param(Status.DONE, None, 100, id="done-no-completion"),
-        pytest.param(Status.DONE, 80, 80, id="done-completion-wins"),
+        pytest.param(Status.DONE, 80, 100, id="done-is-always-100"),
         pytest.param(Status.ABANDONED, None, None, id="abandoned"),
         pytest.param(Status.ABANDONED, 50, None, id="abandoned-with-completion"),
     ],
@@ -356,6 +359,26 @@ def test_progress_annotation_follows_status_and_completion(sub_1_1, status, comp
     action = ActionFactory(sub_objective=sub_1_1, status=status, completion=completion)
 
     assert Action.objects.with_progress().get(pk=action.pk).progress == expected
+    assert Action.progress_for(status, completion) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "completion", "reported", "estimated"),
+    [
+        pytest.param(Status.IN_PROGRESS, None, False, True, id="in-progress-estimated"),
+        pytest.param(Status.IN_PROGRESS, 40, True, False, id="in-progress-reported"),
+        pytest.param(Status.PLANNED, None, False, True, id="planned-estimated"),
+        pytest.param(Status.DONE, None, False, False, id="done-settled"),
+        pytest.param(Status.DONE, 80, False, False, id="done-typed-ignored"),
+        pytest.param(Status.ABANDONED, 50, False, False, id="abandoned-left-out"),
+    ],
+)
+def test_an_actions_progress_says_whether_it_was_reported_or_estimated(
+    status, completion, reported, estimated
+):
+    action = Action(status=status, completion=completion)
+
+    assert (action.progress_reported, action.progress_estimated) == (reported, estimated)
 
 
 def test_actions_can_be_loaded_with_their_progress_annotation(sub_1_1):
@@ -375,10 +398,23 @@ def test_summary_counts_statuses_late_actions_and_averages_progress_per_plan(sub
     row = rows[sub_1_1.objective.plan_id]
     assert row["total"] == 3
     assert row["average_progress"] == 70  # (40 + 100) / 2
+    assert row["reported_count"] == 1  # the 40 typed; the abandoned one's 90 does not count
     assert row["late_count"] == 1
     assert (row["status_in_progress"], row["status_done"], row["status_abandoned"]) == (1, 1, 1)
     assert row["status_planned"] == 0
     assert rows[other_plan_action.plan_id]["total"] == 1
+
+
+def test_summary_counts_an_unreported_action_in_progress_half_way(sub_1_1):
+    ActionFactory(sub_objective=sub_1_1, status=Status.IN_PROGRESS)
+    ActionFactory(sub_objective=sub_1_1, status=Status.IN_PROGRESS)
+    ActionFactory(sub_objective=sub_1_1, status=Status.PLANNED)
+    ActionFactory(sub_objective=sub_1_1, status=Status.DONE, completion=60)
+
+    (row,) = Action.objects.summary()
+
+    assert row["average_progress"] == 50  # (50 + 50 + 0 + 100) / 4
+    assert row["reported_count"] == 0
 
 
 def test_summary_without_group_is_one_row_even_when_empty():

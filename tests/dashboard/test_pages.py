@@ -217,9 +217,12 @@ def test_home_lists_the_members_plans_with_progress_and_counts_by_status(reader,
     assert response.status_code == 200
     card = card_of(response, "Plan d'action opérationnel du CASAL")
     text = words(card)
-    # 40, 80, 0, 100 and 0: the abandoned action stays out of the average.
-    assert f"Avancement 44{NBSP}%" in text
-    assert "6 actions" in text
+    # The counts first, then the estimate: 40 and 80 typed, 50 for the action in progress
+    # that nobody reported, 100 done, 0 planned; the abandoned action stays out of it.
+    assert "1 réalisée, 3 en cours, 1 à venir, 1 abandonnée — sur 6 actions" in text
+    assert text.index("sur 6 actions") < text.index(f"Avancement estimé 54{NBSP}%")
+    assert "Estimation : une action réalisée compte pour 100" in text
+    assert "Dont 2 actions avec un avancement déclaré." in text
     assert status_counts(card) == {
         "À venir": 1,
         "En cours": 3,
@@ -340,9 +343,9 @@ def test_objective_progress_is_the_average_of_its_actions_without_the_abandoned_
     assert row_words(response, "OBJECTIF 1") == (
         f"OBJECTIF 1 · Améliorer l'accès 60{NBSP}% 3 actions"
     )
-    # 0 (in progress, nothing typed), 100 (done) and 0 (planned).
+    # 50 (in progress, nothing typed), 100 (done) and 0 (planned).
     assert row_words(response, "OBJECTIF 2") == (
-        f"OBJECTIF 2 · Soutenir l'offre alimentaire 33{NBSP}% 3 actions · 1 en retard"
+        f"OBJECTIF 2 · Soutenir l'offre alimentaire 50{NBSP}% 3 actions · 1 en retard"
     )
     assert (
         rows_of(response, "sub-objective-row")[0]
@@ -352,12 +355,28 @@ def test_objective_progress_is_the_average_of_its_actions_without_the_abandoned_
     assert "sans avancement" in greenhouse
 
 
-def test_plan_summary_averages_every_action_but_the_abandoned_one(reader, casal):
+def test_plan_summary_counts_by_status_then_estimates_with_its_rule(reader, casal):
     response = reader.get(plan_url(casal.plan))
 
-    summary = element(response, "section", "summary")
-    assert f"Avancement moyen 44{NBSP}%" in words(summary)
-    assert "6 actions" in words(summary)
+    summary = words(element(response, "section", "summary"))
+    assert summary.startswith(
+        "Où en est le plan 1 réalisée, 3 en cours, 1 à venir, 1 abandonnée — sur 6 actions "
+        f"Avancement estimé 54{NBSP}% Estimation : une action réalisée compte pour 100{NBSP}%"
+    )
+    assert "moyen" not in summary
+
+
+def test_an_action_nobody_reported_shows_the_progress_its_status_implies_as_estimated(
+    reader, casal
+):
+    rows = action_rows(reader.get(plan_url(casal.plan)))
+
+    # In progress, nothing typed: half-way, marked as an estimate; typed: shown plainly.
+    assert f"≈{NBSP} 50{NBSP}% (estimé d'après le statut)" in words(rows["2.1.1"])
+    assert 'title="estimé d\'après le statut"' in rows["2.1.1"]
+    assert f"40{NBSP}%" in words(rows["1.1.1"])
+    assert "estimé" not in rows["1.1.1"]
+    assert "≈" not in words(rows["2.1.2"])  # done: 100 %, settled by the status
 
 
 def test_schedule_grid_marks_the_planned_periods_and_highlights_the_current_one(reader, casal):
@@ -667,8 +686,8 @@ def test_organisation_page_lists_its_actions_across_plans_with_its_role(reader, 
         in rows
     )
     assert (
-        f"1.1.1 Animer un marché d'hiver Partenaire · Collaborateur confirmé À venir 0{NBSP}%"
-        in rows
+        "1.1.1 Animer un marché d'hiver Partenaire · Collaborateur confirmé À venir "
+        f"≈{NBSP} 0{NBSP}% (estimé d'après le statut)" in rows
     )
     for plan in (casal.plan, strategic):
         assert f'href="{plan_url(plan)}?organisation={casal.market.pk}"' in html(response)
@@ -719,8 +738,10 @@ def test_theme_list_counts_each_themes_actions_and_the_untagged_ones(reader, cas
     response = reader.get(THEMES)
 
     assert words(card_of(response, "Accès physique")).startswith(
-        f"Accès physique 40{NBSP}% 1 action"
+        f"Accès physique 1 en cours — sur 1 action Avancement estimé 40{NBSP}%"
     )
+    # The rule once for every card.
+    assert main_text(response).count("Estimation : ") == 1
     assert words(card_of(response, "Transformation alimentaire")) == (
         "Transformation alimentaire Aucune action rattachée à ce thème pour l'instant."
     )

@@ -80,3 +80,21 @@ def test_the_english_pages_say_objective_lead_organisation_and_proper_plurals(cl
     assert "Carrier" not in plan_page
     assert "What changed since February 1, 2017" in changes
     assert "(s)" not in plan_page + changes
+
+
+def test_the_seeded_casal_plan_does_not_read_as_nothing_done(client, seeded):
+    """The seed types no completion: an action in progress counts half-way, not 0 %."""
+    casal, _lachine = seeded
+    counts = {status: casal.actions.filter(status=status).count() for status in Action.Status}
+    assert counts[Action.Status.IN_PROGRESS] >= 1
+    counted = sum(counts.values()) - counts[Action.Status.ABANDONED]
+    estimate = round(
+        (100 * counts[Action.Status.DONE] + 50 * counts[Action.Status.IN_PROGRESS]) / counted
+    )
+
+    text = page(client, "plan", casal)
+
+    assert f"Avancement estimé {estimate}\xa0%" in text
+    assert "Avancement estimé 0\xa0%" not in text
+    assert f"{counts[Action.Status.IN_PROGRESS]} en cours" in text
+    assert "Aucune action n'a d'avancement déclaré." in text

@@ -227,6 +227,24 @@ def test_legend_roles_statuses_and_carrier_to_be_found_read_back_as_no_change(
     assert snapshot(seeded_plan) == before
 
 
+def test_progress_the_workbook_estimates_reads_back_as_no_change(seeded_plan, coordinator):
+    """The workbook shows 50 for an action in progress that nobody reported, and 100 for a
+    done action whatever was typed: neither becomes a typed completion when read back."""
+    in_progress, done = list(seeded_plan.actions.order_by("sort_key")[:2])
+    Action.objects.filter(pk=in_progress.pk).update(
+        status=Action.Status.IN_PROGRESS, completion=None
+    )
+    Action.objects.filter(pk=done.pk).update(status=Action.Status.DONE, completion=80)
+    data = exported(seeded_plan)
+    before = snapshot(seeded_plan)
+
+    preview = preview_of(seeded_plan, data)
+    assert [(e.code, e.changes) for e in preview.entries if e.is_changed] == []
+
+    table_import.apply(preview, user=coordinator)
+    assert snapshot(seeded_plan) == before
+
+
 def test_partners_text_without_links_reads_back_as_no_change(existing_action, coordinator):
     Action.objects.filter(pk=existing_action.pk).update(partners_text="Tous les membres")
     before = snapshot(existing_action.plan)

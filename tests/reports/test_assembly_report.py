@@ -87,11 +87,25 @@ def test_report_shows_progress_by_objective_and_lists_the_late_actions(reader, p
     text = main_text(reader.get(report_url(plan)))
 
     assert "Où en est le plan" in text
-    assert "3 actions · 1 en retard" in text
+    assert "En retard 1" in text
     assert "1 action en retard" in text
     assert f"{late.code} {late.title}" in text
     objective = plan.objectives.get()
     assert f"{objective.number}. {objective.title}" in text
+
+
+def test_report_counts_by_status_then_says_how_progress_is_estimated(reader, plan_with_changes):
+    plan = plan_with_changes[0]
+
+    text = main_text(reader.get(report_url(plan)))
+
+    # One action in progress, nothing typed: half-way; two planned: 0. (50 + 0 + 0) / 3.
+    assert (
+        "1 en cours, 2 à venir — sur 3 actions Avancement estimé 17\xa0% Estimation : une action "
+        "réalisée compte pour 100\xa0%"
+    ) in text
+    assert "Aucune action n'a d'avancement déclaré." in text
+    assert "moyen" not in text
 
 
 def test_report_since_can_be_chosen(reader, plan_with_changes):
@@ -138,6 +152,9 @@ def test_pdf_holds_the_same_report(reader, plan_with_changes):
     assert f"depuis le {french_date(held.date)}" in text
     assert changed.title in text
     assert late.title in text
+    assert "1 en cours, 2 à venir — sur 3 actions" in text
+    assert "Avancement estimé" in text
+    assert "Estimation : une action réalisée compte pour 100" in text
     # The page's own controls are not in the PDF.
     assert "Télécharger en PDF" not in text
     assert "Afficher" not in text

@@ -171,12 +171,33 @@ def test_cover_figures_match_the_database(casal):
     facts = pairs(cover)
 
     # A number shown as a percentage: 6 %, not the text "6 %".
-    assert facts["Avancement global"] == round(summary["average_progress"]) / 100
-    assert row_of(cover, "Avancement global")[1].number_format == f'0"{NBSP}"%'
+    assert facts["Avancement estimé"] == round(summary["average_progress"]) / 100
+    assert isinstance(facts["Avancement estimé"], float)
+    assert row_of(cover, "Avancement estimé")[1].number_format == f'0"{NBSP}"%'
     assert facts["Produit le"] == datetime.datetime.combine(timezone.localdate(), datetime.time())
     assert facts["Actions"] == summary["total"] == 35
     assert facts["Actions en retard"] == summary["late_count"]
     assert summary["late_count"] > 0  # the CASAL plan ended in 2020 with open actions
+
+
+def test_cover_says_the_counts_by_status_before_the_estimate_and_its_rule(casal):
+    cover = export_workbook(casal)["Sommaire"]
+
+    labels = [row[0].value for row in cover.iter_rows()]
+    assert labels.index("Actions par statut") < labels.index("Avancement estimé")
+    assert labels.index("Avancement estimé") + 1 == labels.index("Comment l'avancement est estimé")
+    facts = pairs(cover)
+    assert facts["Actions par statut"] == (
+        "1 réalisée, 2 en cours, 30 à venir, 1 reportée, 1 abandonnée — sur 35 actions"
+    )
+    # (100 + 50 + 30) / 34, both actions in progress with a typed completion; the abandoned
+    # action is left out.
+    assert facts["Avancement estimé"] == 0.05
+    assert facts["Comment l'avancement est estimé"] == (
+        f"Estimation : une action réalisée compte pour 100{NBSP}%, une action abandonnée ne "
+        f"compte pas ; les autres comptent pour le % déclaré, sinon en cours 50{NBSP}%, à venir "
+        f"ou reportée 0{NBSP}%. Dont 2 actions avec un avancement déclaré."
+    )
 
 
 def test_cover_counts_actions_by_status_as_the_database_does(casal):
