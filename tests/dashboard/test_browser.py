@@ -52,8 +52,14 @@ def test_member_logs_in_and_sees_the_casal_plan_card(page, casal):
     card = page.locator(".plan-card").filter(has=page.get_by_role("link", name=PLAN_TITLE))
     expect(card).to_be_visible()
     expect(card).to_contain_text("Plan d'action opérationnel · 2016–2020")
-    expect(card.locator(".plan-progress")).to_have_text("Avancement 0 %")
-    expect(card).to_contain_text(f"{ACTION_COUNT} actions")
+    # The counts first, then the estimate: one action in progress counts half-way.
+    expect(card.locator(".status-sentence")).to_have_text(
+        f"1 en cours, {ACTION_COUNT - 1} à venir — sur {ACTION_COUNT} actions"
+    )
+    expect(card.locator(".plan-progress")).to_have_text(
+        f"Avancement estimé {round(50 / ACTION_COUNT)} %"
+    )
+    expect(card.locator(".progress-rule")).to_contain_text("en cours 50 %")
     counts = card.locator(".status-counts li")
     expect(counts.filter(has_text="À venir")).to_have_text(f"À venir {ACTION_COUNT - 1}")
     expect(counts.filter(has_text="En cours")).to_have_text("En cours 1")
