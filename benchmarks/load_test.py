@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/load_test.py [--actions 5000] [--workers 4] [--members 20]
         [--coordinators 2] [--duration 60] [--max-requests 20000] [--request-timeout 30]
-        [--think 0] [--seed 1]
+        [--think 0] [--seed 1] [--plan-only]
         [--database-url postgres://postgres@127.0.0.1:5432/casal_load] [--keep] [--json out.json]
 
 It needs PostgreSQL (SQLite takes one writer at a time): the database named in the URL is
@@ -118,6 +118,11 @@ def parse_args():
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and workdir")
     parser.add_argument("--json", help="also write the figures as JSON to this path (- stdout)")
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="members request their plan page only (use with --coordinators 0)",
+    )
     args = parser.parse_args()
     if not is_postgres(args.database_url):
         parser.error("the load test needs PostgreSQL: SQLite takes one writer at a time")
@@ -408,9 +413,12 @@ def pause(budget, rng, think):
 # The simulated users ------------------------------------------------------------------------
 
 
-def member(browser, stats, budget, territory, rng, think):
+def member(browser, stats, budget, territory, rng, think, plan_only=False):
     slug, escape = territory.plan_slug, html.escape
     plan = f"/plans/{slug}/"
+    while plan_only:  # one page's throughput, nothing else served
+        visit(browser, stats, budget, "plan", plan, [escape(territory.plan_title)])
+        pause(budget, rng, think)
     while True:
         visit(browser, stats, budget, "home", "/", [escape(territory.name), f'href="{plan}"'])
         visit(browser, stats, budget, "plan", plan, [escape(territory.plan_title)])
@@ -520,7 +528,7 @@ def run_users(args, server, found, password, stats, budget, saves):
             if not ok:
                 return
             if role == "member":
-                member(browser, stats, budget, territory, rng, args.think)
+                member(browser, stats, budget, territory, rng, args.think, args.plan_only)
             else:
                 coordinator(browser, stats, budget, territory, rng, args.think, username, saves)
         except OutOfBudget:

@@ -9,6 +9,12 @@ the database with `devdata.synthetic.generate(actions=size)`, then requests each
 Django's test client, as the people who use it, with DEBUG off: one request to warm up, then
 --runs timed requests, whose median is the figure; the queries are those of one request.
 
+Each page is also set against its floor: the very queries one of its requests sent (recorded
+with the same parameters), replayed raw through the database cursor with every row fetched,
+--runs times, median. "page ÷ its raw SQL" is then what the application adds to the database's
+own work (middleware, ORM, access checks, templates): the ratio every later change is measured
+by, on the same machine in the same run.
+
 The measured plan is the first coalition's current plan, 50 actions at every size, so that what
 grows from one size to the next is the rest of the database, not the page's own data. The
 admin's action list is measured on the same plan (filtered by it, as a coordinator would) and
@@ -54,7 +60,38 @@ COMPARISONS = [
 USERS = {"member": "membre-0001", "coordinator": "coord-0001", "superuser": "synth-admin"}
 
 
-def measure_size(size, runs, seed):
+def recorded_queries(client, path):
+    """[(sql, params, many)] of one request, as handed to the database driver."""
+    from django.db import connection
+
+    recorded = []
+
+    def record(execute, sql, params, many, context):
+        recorded.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        client.get(path)
+    return recorded
+
+
+def replay(queries):
+    """Seconds to send `queries` raw through the cursor and fetch every row: the floor."""
+    from django.db import connection
+
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        for sql, params, many in queries:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+            if cursor.description is not None:
+                cursor.fetchall()
+    return time.perf_counter() - start
+
+
+def measure_size(size, runs, seed, only=None):
     """Build `size` actions in the current database and measure every page; a dict."""
     os.environ.pop("DEBUG", None)  # production settings, as served
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
@@ -119,6 +156,8 @@ def measure_size(size, runs, seed):
 
     results = []
     for name, role, template in PAGES:
+        if only and name not in only:
+            continue
         path = template.format(**values)
         client = clients[role]
         response = client.get(path)  # warm-up: caches, connection, translations
@@ -127,6 +166,9 @@ def measure_size(size, runs, seed):
         with CaptureQueriesContext(connection) as captured:
             client.get(path)
         queries = len(captured)  # now: the next request empties the connection's log
+        sent = recorded_queries(client, path)
+        replay(sent)  # warm-up, as the page's first request
+        floor = statistics.median(replay(sent) for _ in range(runs))
         timings = []
         for _ in range(runs):
             start = time.perf_counter()
@@ -140,10 +182,16 @@ def measure_size(size, runs, seed):
                 "queries": queries,
                 "median_ms": statistics.median(timings) * 1000,
                 "min_ms": min(timings) * 1000,
+                "sql_ms": floor * 1000,
+                "ratio": statistics.median(timings) / floor,
                 "bytes": len(response.content),
             }
         )
-        log(f"  {name:<42} {results[-1]['median_ms']:8.1f} ms {results[-1]['queries']:4} q")
+        page = results[-1]
+        log(
+            f"  {name:<42} {page['median_ms']:8.1f} ms {page['queries']:4} q"
+            f" {page['sql_ms']:7.1f} ms of SQL {page['ratio']:6.1f}×"
+        )
     return {
         "size": size,
         "actions": Action.objects.count(),
@@ -160,6 +208,8 @@ def run_child(size, args):
     """One size in a child process with its own database; its figures."""
     command = [sys.executable, __file__, "--child", str(size), "--runs", str(args.runs)]
     command += ["--seed", str(args.seed)]
+    if args.pages:
+        command += ["--pages", *args.pages]
     if args.database_url:
         command += ["--database-url", args.database_url]
     if args.keep:
@@ -192,7 +242,8 @@ def table(results):
     header += [f"ms @{size:,}" for size in sizes]
     header += [f"{a:,}→{b:,}" for a, b in itertools.pairwise(sizes)]
     rows = [header]
-    for index, (name, role, _path) in enumerate(PAGES):
+    measured = [(page["page"], page["user"]) for page in first["pages"]]
+    for index, (name, role) in enumerate(measured):
         pages = [result["pages"][index] for result in results]
         queries = [page["queries"] for page in pages]
         times = [page["median_ms"] for page in pages]
@@ -208,9 +259,28 @@ def table(results):
         lines.append("  ".join(cells))
         if number == 0:
             lines.append("  ".join("-" * width for width in widths))
+    lines += ["", "Each page ÷ its own queries replayed raw (ms of SQL, median):"]
+    rows = [["page", "user"]]
+    rows[0] += [f"SQL ms @{size:,}" for size in sizes] + [f"ratio @{size:,}" for size in sizes]
+    for index, (name, role) in enumerate(measured):
+        pages = [result["pages"][index] for result in results]
+        rows.append(
+            [name, role]
+            + [f"{page['sql_ms']:.1f}" for page in pages]
+            + [f"{page['ratio']:.1f}×" for page in pages]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells))
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
     lines += ["", "Member page against the admin page a coordinator would otherwise open:"]
-    by_name = {name: index for index, (name, _role, _path) in enumerate(PAGES)}
+    by_name = {name: index for index, (name, _role) in enumerate(measured)}
     for page, admin in COMPARISONS:
+        if page not in by_name or admin not in by_name:
+            continue
         ratios = [
             r["pages"][by_name[page]]["median_ms"] / r["pages"][by_name[admin]]["median_ms"]
             for r in results
@@ -233,6 +303,9 @@ def parse_args():
     )
     parser.add_argument("--keep", action="store_true", help="keep each size's database")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
+    parser.add_argument(
+        "--pages", nargs="+", metavar="NAME", help='only these pages, e.g. "plan" "action"'
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -241,7 +314,7 @@ def main():
     args = parse_args()
     if args.child:
         with scratch_database(args.database_url, keep=args.keep):
-            print(json.dumps(measure_size(args.child, args.runs, args.seed)))
+            print(json.dumps(measure_size(args.child, args.runs, args.seed, args.pages)))
         return
     results = [run_child(size, args) for size in args.sizes]
     print(table(results))

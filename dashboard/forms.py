@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.db.models import Q
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -11,6 +13,44 @@ ANY = [("", pgettext_lazy("filter", "Tous"))]
 ANY_FEMININE = [("", pgettext_lazy("filter, feminine", "Toutes"))]
 
 
+def attributes(attrs):
+    """HTML attributes as django/forms/widgets/attrs.html writes them."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class Select(forms.Select):
+    """Django's select, the same HTML, with its options written in Python rather than through
+    one template render each (about 50 on the plan page, 10 % of its time)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], attributes(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            parts.extend(
+                format_html(
+                    '\n  <option value="{}"{}>{}</option>\n',
+                    str(option["value"]),
+                    attributes(option["attrs"]),
+                    option["label"],
+                )
+                for option in options
+            )
+            if group_name:
+                parts.append(mark_safe("\n  </optgroup>"))
+        parts.append(mark_safe("\n</select>"))
+        return mark_safe("".join(parts))
+
+
 class ActionFilterForm(forms.Form):
     """The plan page's filters. A GET form, so each filter state has its own address.
 
@@ -18,13 +58,15 @@ class ActionFilterForm(forms.Form):
     """
 
     q = forms.CharField(label=_("Recherche"), required=False)
-    status = forms.ChoiceField(label=_("Statut"), required=False)
-    period = forms.TypedChoiceField(label=_("Période"), required=False, coerce=int)
-    objective = forms.TypedChoiceField(label=_("Objectif"), required=False, coerce=int)
-    organisation = forms.TypedChoiceField(
-        label=_("Porteur ou partenaire"), required=False, coerce=int
+    status = forms.ChoiceField(label=_("Statut"), required=False, widget=Select)
+    period = forms.TypedChoiceField(label=_("Période"), required=False, coerce=int, widget=Select)
+    objective = forms.TypedChoiceField(
+        label=_("Objectif"), required=False, coerce=int, widget=Select
     )
-    theme = forms.TypedChoiceField(label=_("Thème"), required=False, coerce=int)
+    organisation = forms.TypedChoiceField(
+        label=_("Porteur ou partenaire"), required=False, coerce=int, widget=Select
+    )
+    theme = forms.TypedChoiceField(label=_("Thème"), required=False, coerce=int, widget=Select)
     late = forms.BooleanField(label=_("En retard seulement"), required=False)
 
     def __init__(self, data, *, periods, objectives, organisations, themes):

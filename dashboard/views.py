@@ -68,7 +68,22 @@ def plan_detail(request, slug):
         themes=Theme.objects.all(),
     )
     actions = form.filter(plan.actions.with_progress().with_late().order_by("sort_key"))
-    actions = list(actions.prefetch_related("periods", "themes", partner_links()))
+    # What the table shows: the means and the partners as typed are for the action's page.
+    actions = actions.only(
+        "plan", "sub_objective", "code", "title", "status", "completion", "carrier_to_be_found"
+    )
+    # As lists (to_attr): the table reads them once per row, and a prefetched manager's
+    # .all() clones a QuerySet each time.
+    actions = list(
+        actions.prefetch_related(
+            Prefetch("periods", to_attr="scheduled_periods"),
+            Prefetch(
+                "partner_links",
+                ActionPartner.objects.select_related("organisation"),
+                to_attr="partners",
+            ),
+        )
+    )
     today = timezone.localdate()
     assembly = last_assemblies([plan.coalition_id], today).get(plan.coalition_id)
     return render(
