@@ -25,6 +25,7 @@ def across_plans(actions):
         actions.with_progress()
         .with_late()
         .select_related("plan__coalition")
+        .prefetch_related("periods")  # a postponed action says its new periods
         .order_by("plan__coalition__name", "-plan__start", "sort_key")
     )
 
