@@ -507,6 +507,8 @@ class ActionAdmin(PlanDataImportExportAdmin):
                         note=form.cleaned_data["note"],
                         date=form.cleaned_data["date"],
                         seen_versions=form.seen_versions(),
+                        periods=form.cleaned_data["periods"],
+                        without_date=form.cleaned_data["without_date"],
                     )
                 except ValidationError as error:
                     # Nothing was changed: the page comes back with what was typed, and the

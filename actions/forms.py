@@ -5,10 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, Target
-from actions.services import validate_status_change
+from actions.services import validate_postponement, validate_status_change
 from backoffice.versions import VersionedModelForm
 from backoffice.widgets import DateInput
-from plans.models import Theme
+from plans.models import Period, Theme
 from plans.versions import latest_records, version_of
 
 
@@ -100,6 +100,32 @@ class ActionAddForm(ActionAdminForm):
         return cleaned
 
 
+class NewPeriodsWidget(forms.CheckboxSelectMultiple):
+    """Checkboxes of a plan's periods; one already ended cannot be chosen and says so."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        period = getattr(value, "instance", None)
+        if period is not None and period.has_ended(timezone.localdate()):
+            option["attrs"]["disabled"] = True
+            option["label"] = _("%(period)s (terminée)") % {"period": label}
+        return option
+
+
+def new_periods_field(queryset, **kwargs):
+    return forms.ModelMultipleChoiceField(
+        label=_("Nouvelles périodes"),
+        queryset=queryset,
+        required=False,
+        widget=NewPeriodsWidget,
+        **kwargs,
+    )
+
+
+def without_date_field():
+    return forms.BooleanField(label=_("Attend une nouvelle date (sans date)"), required=False)
+
+
 class ActionListActionForm(helpers.ActionForm):
     """The action list's bulk menu starts on the status change, its most frequent use."""
 
@@ -119,6 +145,9 @@ class ChangeStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Obligatoire pour reporter ou abandonner."),
     )
+    # Postponing: the new periods (of the chosen actions' plans), or no date yet.
+    periods = new_periods_field(Period.objects.none())
+    without_date = without_date_field()
     note = forms.CharField(
         label=_("Note de suivi"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -130,6 +159,12 @@ class ChangeStatusForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read before the page reads the actions it lists (plans/versions.py).
         latest = latest_records(Action, actions)
+        plans = {action.plan_id for action in actions}
+        periods = Period.objects.filter(plan_id__in=plans).select_related("plan")
+        self.fields["periods"].queryset = periods
+        if len(plans) > 1:
+            # Each action takes the periods of its own plan: name the plan beside each.
+            self.fields["periods"].label_from_instance = lambda p: f"{p.label} ({p.plan.slug})"
         self.fields["versions"].initial = ",".join(
             f"{pk}:{version_of(record)}" for pk, record in sorted(latest.items())
         )
@@ -152,6 +187,14 @@ class ChangeStatusForm(forms.Form):
                 )
             except ValidationError as error:
                 self.add_error("reason", error.message_dict["reason"])
+        if cleaned.get("status") == Action.Status.POSTPONED:
+            try:
+                # Each action's plan is checked by the service, action by action.
+                validate_postponement(
+                    periods=cleaned.get("periods"), without_date=cleaned.get("without_date")
+                )
+            except ValidationError as error:
+                self.add_error("periods", error.message_dict["periods"])
         return cleaned
 
 

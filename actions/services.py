@@ -29,9 +29,97 @@ def validate_status_change(*, old_status, new_status, reason):
         )
 
 
+def validate_postponement(*, periods=(), without_date=False, action=None, today=None):
+    """Postponing an action says when it now happens: new `periods` of its own plan, one at
+    least not yet ended, which replace its schedule; or `without_date`, it waits for a new
+    date. Exactly one of the two. Raises a ValidationError under "periods". Without `action`
+    (a form for several actions) the plan is not checked."""
+    periods = list(periods or ())
+    today = today or timezone.localdate()
+    if bool(periods) == bool(without_date):
+        message = (
+            _(
+                "Choisissez soit de nouvelles périodes, soit « Attend une nouvelle date », "
+                "pas les deux."
+            )
+            if periods
+            else _(
+                "Choisissez la ou les nouvelles périodes, ou indiquez que l'action attend une "
+                "nouvelle date."
+            )
+        )
+        raise ValidationError({"periods": message})
+    if action is not None:
+        plan_id = action.plan_id
+        if plan_id is None and action.sub_objective_id:  # a new action: its sub-objective's
+            plan_id = action.sub_objective.objective.plan_id
+        foreign = [period for period in periods if period.plan_id != plan_id]
+        if foreign:
+            raise ValidationError(
+                {
+                    "periods": _(
+                        "Ces périodes ne sont pas celles du plan de l'action %(code)s : "
+                        "%(labels)s."
+                    )
+                    % {"code": action.code, "labels": period_labels(foreign)}
+                }
+            )
+    if periods and all(period.has_ended(today) for period in periods):
+        raise ValidationError(
+            {
+                "periods": _(
+                    "La nouvelle période doit se terminer après aujourd'hui (déjà terminée : "
+                    "%(labels)s). Choisissez une période à venir, ou indiquez que l'action "
+                    "attend une nouvelle date."
+                )
+                % {"labels": period_labels(periods)}
+            }
+        )
+
+
+def postponement_choice(scheduled, periods, today=None):
+    """What an import that postpones an action chooses for it: the row's `periods` when they
+    change its schedule (`scheduled`, the period ids it has; None for a new action, whose
+    periods are its adopted schedule) and one of them is not yet ended; else it waits without
+    a date, and the row's schedule, if any, is written as given."""
+    today = today or timezone.localdate()
+    if scheduled is None or not periods or {p.pk for p in periods} == set(scheduled):
+        return {"without_date": True}
+    if all(period.has_ended(today) for period in periods):
+        return {"without_date": True}
+    return {"periods": list(periods)}
+
+
+def period_labels(periods):
+    return ", ".join(period.label for period in sorted(periods, key=lambda p: p.start))
+
+
+def postponement_words(periods):
+    """What the trail says of a postponement: where to, or that it waits for a date."""
+    if periods:
+        return _("Reportée à %(periods)s.") % {"periods": period_labels(periods)}
+    return _("Reportée sans nouvelle date.")
+
+
 @transaction.atomic
-def change_status(*, action, status, user, reason="", note="", date=None, seen_version=None):
+def change_status(
+    *,
+    action,
+    status,
+    user,
+    reason="",
+    note="",
+    date=None,
+    seen_version=None,
+    periods=(),
+    without_date=False,
+):
     """Save `action` with `status`; a change of status, or a note, goes into its trail.
+
+    Postponing (a change to Reportée) asks when it now happens: new `periods` of its plan
+    (they replace its schedule, whose change stays in its history) or `without_date` (it keeps
+    its schedule and waits for a new date, never late meanwhile): validate_postponement().
+    Leaving Reportée ends the wait. Outside a postponement both are ignored.
 
     The row is locked, then the previous status read from the database, so a status typed
     in a stale form is compared with what is really stored. With `seen_version` (the version
@@ -50,11 +138,24 @@ def change_status(*, action, status, user, reason="", note="", date=None, seen_v
         )
         check_version(action, seen_version)
     validate_status_change(old_status=previous, new_status=status, reason=reason)
+    postponing = status == Action.Status.POSTPONED and previous != status
+    periods = list(periods or ()) if postponing else []
+    if postponing:
+        validate_postponement(action=action, periods=periods, without_date=without_date)
+        action.awaiting_date = not periods
+    elif status != Action.Status.POSTPONED:
+        action.awaiting_date = False
 
     action.status = status
     action.full_clean()
     # Outside a request (imports from the shell, tests) the history still names its author.
     save_with_author(action, user=user, reason=reason.strip() if status != previous else None)
+    if periods:
+        # A second history record, the schedule's: the timeline shows the old one beside it.
+        set_author(action, user=user)
+        action.periods.set(periods)
+    if postponing:
+        note = "\n\n".join(part for part in (postponement_words(periods), note.strip()) if part)
 
     is_new_and_planned = previous is None and status == Action.Status.PLANNED
     status_changed = status != previous and not is_new_and_planned
@@ -74,11 +175,25 @@ def change_status(*, action, status, user, reason="", note="", date=None, seen_v
 
 
 @transaction.atomic
-def change_statuses(*, actions, status, user, reason="", note="", date=None, seen_versions=None):
+def change_statuses(
+    *,
+    actions,
+    status,
+    user,
+    reason="",
+    note="",
+    date=None,
+    seen_versions=None,
+    periods=(),
+    without_date=False,
+):
     """The same status (and note) for each of `actions`, all or none: the admin's bulk
     change. `seen_versions` ({pk: version}) are the versions the person saw; one action
-    saved meanwhile by someone else refuses the whole change (StaleVersion). Returns the
-    trail entries written (a status change, or the note beside an unchanged status)."""
+    saved meanwhile by someone else refuses the whole change (StaleVersion). Postponing, each
+    action takes the chosen `periods` of its own plan, or waits `without_date` (see
+    change_status). Returns the trail entries written (a status change, or the note beside an
+    unchanged status)."""
+    periods = list(periods or ())
     pks = lock(actions)
     seen_versions = seen_versions or {}
     entries = [
@@ -90,6 +205,9 @@ def change_statuses(*, actions, status, user, reason="", note="", date=None, see
             note=note,
             date=date,
             seen_version=seen_versions.get(action.pk),
+            # The chosen periods of its plan; none of them, all of them, refused by name.
+            periods=[p for p in periods if p.plan_id == action.plan_id] or periods,
+            without_date=without_date,
         )
         for action in Action.objects.filter(pk__in=pks)
     ]

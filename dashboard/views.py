@@ -25,6 +25,7 @@ def across_plans(actions):
         actions.with_progress()
         .with_late()
         .select_related("plan__coalition")
+        .prefetch_related("periods")  # a postponed action says its new periods
         .order_by("plan__coalition__name", "-plan__start", "sort_key")
     )
 
@@ -70,7 +71,14 @@ def plan_detail(request, slug):
     actions = form.filter(plan.actions.with_progress().with_late().order_by("sort_key"))
     # What the table shows: the means and the partners as typed are for the action's page.
     actions = actions.only(
-        "plan", "sub_objective", "code", "title", "status", "completion", "carrier_to_be_found"
+        "plan",
+        "sub_objective",
+        "code",
+        "title",
+        "status",
+        "awaiting_date",
+        "completion",
+        "carrier_to_be_found",
     )
     # As lists (to_attr): the table reads them once per row, and a prefetched manager's
     # .all() clones a QuerySet each time.

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from import_export import fields, widgets
 
 from actions.models import CODE_PATTERN, Action
-from actions.services import change_status
+from actions.services import change_status, postponement_choice
 from imports.resources import ChoiceWidget, PlanDataResource, SlugWidget, scoped_to_importer
 from plans.models import Period, Plan, SubObjective
 
@@ -213,6 +213,14 @@ class ActionResource(PlanDataResource):
             )
         return sub_objective
 
+    def postponement(self, instance, row, **kwargs):
+        """When a row postpones its action: see postponement_choice()."""
+        periods = self.fields["periods"]
+        if not instance.pk or periods.column_name not in row:
+            return postponement_choice(None, None)
+        before = set(instance.periods.values_list("pk", flat=True))
+        return postponement_choice(before, list(periods.clean(row, **kwargs)))
+
     def save_instance(self, instance, is_create, row, **kwargs):
         if self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs):
             return
@@ -222,6 +230,7 @@ class ActionResource(PlanDataResource):
                 status=instance.status,
                 user=kwargs.get("user"),
                 reason=str(row.get(self.REASON_COLUMN) or ""),
+                **self.postponement(instance, row, **kwargs),
             )
         except ValidationError as error:
             if "reason" in error.message_dict:

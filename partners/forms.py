@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from actions.forms import new_periods_field, without_date_field
 from actions.models import Action, Target
-from actions.services import validate_status_change
+from actions.services import validate_postponement, validate_status_change
 from partners.models import ActionPartner
+from plans.models import Period
 from plans.versions import version_of
 
 
@@ -29,6 +31,10 @@ class ActionUpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Obligatoire pour reporter ou abandonner une action."),
     )
+    # Postponing: the new periods of the action's plan, or no date yet (the plan's periods
+    # are set in __init__).
+    periods = new_periods_field(Period.objects.none())
+    without_date = without_date_field()
     note = forms.CharField(
         label=_("Note de suivi"),
         required=False,
@@ -53,6 +59,7 @@ class ActionUpdateForm(forms.Form):
         super().__init__(data)
         self.action = action
         self.fields["status"].initial = action.status
+        self.fields["periods"].queryset = Period.objects.filter(plan_id=action.plan_id)
         self.fields["completion"].initial = action.completion
         self.fields["versions"].initial = ",".join(
             f"{key}:{version_of(record)}" for key, record in versions.items()
@@ -132,6 +139,16 @@ class ActionUpdateForm(forms.Form):
                 )
             except ValidationError as error:
                 self.add_error("reason", error.message_dict["reason"])
+            postponing = cleaned["status"] == Action.Status.POSTPONED
+            if postponing and self.action.status != Action.Status.POSTPONED:
+                try:
+                    validate_postponement(
+                        periods=cleaned.get("periods"),
+                        without_date=cleaned.get("without_date"),
+                        action=self.action,
+                    )
+                except ValidationError as error:
+                    self.add_error("periods", error.message_dict["periods"])
         return cleaned
 
     def seen_versions(self):
@@ -159,6 +176,8 @@ class ActionUpdateForm(forms.Form):
         return {
             "status": data["status"],
             "reason": data.get("reason", ""),
+            "periods": list(data.get("periods") or ()),
+            "without_date": bool(data.get("without_date")),
             "note": data.get("note", ""),
             # Untouched, the completion stays as it is now, even if someone changed it.
             "completion": data["completion"]
@@ -204,6 +223,9 @@ class ActionUpdateForm(forms.Form):
                 keep = name in changed and name in self.fields
             else:
                 keep = name != "versions" and name in self.fields
+            if keep and getattr(fresh[name].field.widget, "allow_multiple_selected", False):
+                data[fresh.add_prefix(name)] = self.data.getlist(self.add_prefix(name))
+                continue
             value = self.data.get(self.add_prefix(name)) if keep else now
             if value is not None:
                 data[fresh.add_prefix(name)] = value

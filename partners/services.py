@@ -229,6 +229,8 @@ def update_action(
     status,
     reason="",
     note="",
+    periods=(),
+    without_date=False,
     completion=None,
     values=None,
     deliverables=None,
@@ -239,8 +241,9 @@ def update_action(
     date=None,
 ):
     """The coordinator's update of `action`, all or nothing, as `user`: its `status` (with
-    the `reason` a postponement or an abandonment asks), a progress `note`, its `completion`
-    (%), new `values` of its counted targets ({target id: (value, date or None)}), its
+    the `reason` a postponement or an abandonment asks, and for a postponement its new
+    `periods` or `without_date`: actions.services.change_status), a progress `note`, its
+    `completion` (%), new `values` of its counted targets ({target id: (value, date or None)}), its
     `deliverables` ticked or not ({target id: bool}) and the `confirmations` of its partner
     links ({link id: confirmation}).
 
@@ -249,9 +252,9 @@ def update_action(
     version}): a save made meanwhile by someone else refuses the whole update (StaleVersion),
     and so does a row deleted meanwhile. Any invalid part (a reason missing, a value the
     target cannot take, a target or link of another action) raises a ValidationError whose
-    messages are keyed by what was refused ("status", "reason", "completion", "note",
-    "value-<id>", "done-<id>", "confirmation-<id>"), and nothing is written. Returns what was
-    written: the trail entry, the values, the targets and the links.
+    messages are keyed by what was refused ("status", "reason", "periods", "completion",
+    "note", "value-<id>", "done-<id>", "confirmation-<id>"), and nothing is written. Returns
+    what was written: the trail entry, the values, the targets and the links.
     """
     values, deliverables, confirmations = values or {}, deliverables or {}, confirmations or {}
     seen_target_versions = seen_target_versions or {}
@@ -279,7 +282,7 @@ def update_action(
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, messages in error.message_dict.items():
-                    name = field if field in ("reason", "completion") else key
+                    name = field if field in ("reason", "completion", "periods") else key
                     errors.setdefault(name, []).extend(messages)
             else:
                 errors.setdefault(key, []).extend(error.messages)
@@ -292,7 +295,14 @@ def update_action(
         attempt(
             "status",
             lambda: change_status(
-                action=action, status=status, user=user, reason=reason, note=note, date=date
+                action=action,
+                status=status,
+                user=user,
+                reason=reason,
+                note=note,
+                date=date,
+                periods=periods,
+                without_date=without_date,
             ),
         )
     elif note.strip():

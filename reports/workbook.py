@@ -493,8 +493,8 @@ class PlanWorkbook:
                             ),
                             sheet.cell(action.progress, alignment=CENTRE),
                             sheet.cell(
-                                self.yes if action.is_late else "",
-                                font=LATE_FONT,
+                                self.lateness(action),
+                                font=LATE_FONT if action.is_late else None,
                                 alignment=CENTRE,
                             ),
                             sheet.cell(
@@ -594,6 +594,15 @@ class PlanWorkbook:
                 )
         sheet.table(1, sheet.row_count)
 
+    def lateness(self, action):
+        """The "En retard" cell: yes when late (with_late's rule); a postponed action awaiting
+        a new date says so instead of a blank that would read as "on time"."""
+        if action.is_late:
+            return self.yes
+        if action.awaiting_date:
+            return _("en attente d'une nouvelle date")
+        return ""
+
     def organisations_sheet(self, workbook):
         data = self.data
         headers = [
@@ -635,7 +644,7 @@ class PlanWorkbook:
                         fill=status_fill(action.status),
                     ),
                     sheet.cell(action.progress, alignment=CENTRE),
-                    sheet.cell(self.yes if action.is_late else "", font=LATE_FONT),
+                    sheet.cell(self.lateness(action), font=LATE_FONT if action.is_late else None),
                 ]
             )
         sheet.table(1, sheet.row_count)

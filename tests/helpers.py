@@ -107,8 +107,8 @@ def form_data(form):
             for suffix, part in zip(widget.widgets_names, parts, strict=True):
                 data[field.html_name + suffix] = "" if part is None else str(part)
             continue
-        if value is False:
-            continue
+        if value is False or (value is None and getattr(widget, "allow_multiple_selected", False)):
+            continue  # an unticked box, or boxes none of which is ticked
         if value is True:
             value = "on"
         elif value is None:

@@ -127,6 +127,24 @@ def status_badge(status, label):
 
 
 @register.simple_tag
+def postponed_note(action):
+    """Beside a postponed action's badge: when it will now happen, or that it waits for a
+    date. Reads the periods the page prefetched (`scheduled_periods`, else `periods`)."""
+    if action.status != "postponed":
+        return ""
+    if action.awaiting_date:
+        said = gettext("en attente d'une nouvelle date")
+    else:
+        periods = getattr(action, "scheduled_periods", None)
+        if periods is None:
+            periods = action.periods.all()
+        said = gettext("prévue en %(periods)s") % {
+            "periods": ", ".join(period.label for period in periods)
+        }
+    return format_html('<span class="postponed-note">— {}</span>', said)
+
+
+@register.simple_tag
 def late_badge():
     return format_html(
         '<span class="late-badge" title="{}">{}</span>',
@@ -253,12 +271,13 @@ class ActionRows:
         scheduled = {period.pk for period in action.scheduled_periods}
         cells = "".join(yes if pk in scheduled else no for pk, yes, no in self.periods)
         late = action.is_late
+        bar = self.bar(action.progress, action.progress_estimated)
         return mark_safe(
             f'<tr class="action-row{" is-late" if late else ""}"><th scope="row" class="code">'
             f'<a href="{address}">{code}</a></th><td class="title"{self.lang}>'
             f'<a href="{address}">{escape(action.title)}</a></td><td class="status">'
-            f"{self.badges[action.status]}{self.late if late else ''}</td>"
-            f'<td class="progress-cell">{self.bar(action.progress, action.progress_estimated)}</td>'
+            f"{self.badges[action.status]}{postponed_note(action)}{self.late if late else ''}</td>"
+            f'<td class="progress-cell">{bar}</td>'
             f'<td class="partners">{" ".join(chips)}</td>{cells}</tr>'
         )
 

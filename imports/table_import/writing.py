@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext
 
 from actions.models import Action, Target
-from actions.services import change_status
+from actions.services import change_status, postponement_choice
 from imports.table_import.reading import TableError, normalise
 from partners.models import ActionPartner, Organisation
 from partners.services import change_link, link_partner
@@ -165,7 +165,11 @@ class Writer:
         if entry.is_new or entry.changes:
             with row_errors(entry):
                 change_status(
-                    action=action, status=entry.status, user=self.user, reason=entry.reason
+                    action=action,
+                    status=entry.status,
+                    user=self.user,
+                    reason=entry.reason,
+                    **postponement(action, entry),
                 )
         self.write_periods(action, entry)
         self.write_targets(action, entry)
@@ -232,3 +236,10 @@ class Writer:
         if part.confirmation is not None:
             changes["confirmation"] = part.confirmation
         change_link(link=part.link, user=self.user, **changes)
+
+
+def postponement(action, entry):
+    """When a row postpones its action: see postponement_choice()."""
+    if entry.is_new or entry.periods is None:
+        return postponement_choice(None, None)
+    return postponement_choice({p.pk for p in action.periods.all()}, entry.periods)

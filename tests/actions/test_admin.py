@@ -528,6 +528,7 @@ def test_bulk_change_status_applies_to_all_with_one_trail_entry_each(
         apply="Changer le statut",
         status=Action.Status.POSTPONED,
         reason="Reporté à l'an prochain faute de financement.",
+        without_date="on",
         note="",
         date="2019-06-15",
     )
@@ -542,6 +543,8 @@ def test_bulk_change_status_applies_to_all_with_one_trail_entry_each(
         assert action.status == Action.Status.POSTPONED
         entry = status_trail(action).get()
         assert entry.reason == "Reporté à l'an prochain faute de financement."
+        assert entry.text == "Reportée sans nouvelle date."
+        assert action.awaiting_date
         assert entry.author == coordinator
         assert entry.date == datetime.date(2019, 6, 15)
     catalogue.done.refresh_from_db()
@@ -560,6 +563,63 @@ def test_bulk_postpone_without_reason_shows_the_error_and_changes_nothing(
 
     assert response.status_code == 200
     assert REASON_REQUIRED in html(response)
+    for action, status in [(catalogue.late, "in_progress"), (catalogue.upcoming, "planned")]:
+        action.refresh_from_db()
+        assert action.status == status
+    assert not ProgressNote.objects.filter(kind=ProgressNote.Kind.STATUS_CHANGE).exists()
+
+
+def test_bulk_postpone_offers_the_chosen_actions_periods_and_the_wait(
+    coordinator_client, catalogue
+):
+    response = coordinator_client.post(CHANGELIST, bulk_post([catalogue.late]))
+
+    content = html(response)
+    assert "Reportée : quand aura-t-elle lieu ?" in content
+    assert "2016-2018 (terminée)" in content
+    assert "2090-2091" in content
+    assert "Attend une nouvelle date (sans date)" in content
+
+
+def test_bulk_postpone_to_a_new_period_reschedules_each_action(coordinator_client, catalogue):
+    future = catalogue.upcoming.periods.get()
+    chosen = [catalogue.late, catalogue.upcoming]
+    data = bulk_post(
+        chosen,
+        apply="Changer le statut",
+        status=Action.Status.POSTPONED,
+        reason="Pas de local.",
+        periods=[str(future.pk)],
+        date="2019-06-15",
+    )
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 302
+    for action in chosen:
+        action.refresh_from_db()
+        assert (action.status, action.awaiting_date) == (Action.Status.POSTPONED, False)
+        assert list(action.periods.all()) == [future]
+        assert status_trail(action).get().text == "Reportée à 2090-2091."
+
+
+def test_bulk_postpone_without_saying_when_changes_nothing(coordinator_client, catalogue):
+    chosen = [catalogue.late, catalogue.upcoming]
+    data = bulk_post(
+        chosen,
+        apply="Changer le statut",
+        status=Action.Status.POSTPONED,
+        reason="Pas de local.",
+        date="2019-06-15",
+    )
+
+    response = coordinator_client.post(CHANGELIST, data)
+
+    assert response.status_code == 200
+    assert (
+        "Choisissez la ou les nouvelles périodes, ou indiquez que l&#x27;action attend une "
+        "nouvelle date." in html(response)
+    )
     for action, status in [(catalogue.late, "in_progress"), (catalogue.upcoming, "planned")]:
         action.refresh_from_db()
         assert action.status == status
@@ -722,7 +782,11 @@ def test_fresh_change_form_saves(coordinator_client, tracked_action):
 def test_history_page_reads_in_words(coordinator_client, coordinator, tracked_action):
     action = tracked_action.action
     change_status(
-        action=action, status=Action.Status.POSTPONED, user=coordinator, reason="Local fermé."
+        action=action,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason="Local fermé.",
+        without_date=True,
     )
 
     response = coordinator_client.get(reverse("admin:actions_action_history", args=[action.pk]))
@@ -732,6 +796,7 @@ def test_history_page_reads_in_words(coordinator_client, coordinator, tracked_ac
     assert re.search(r"Statut\s*:\s*À venir\s*→\s*Reportée", timeline)
     assert "postponed" not in timeline  # the word she chose, not the stored code
     assert "Local fermé." in timeline
+    assert "Reportée sans nouvelle date." in timeline
     assert "None" not in html(response)
 
 

@@ -335,6 +335,71 @@ def test_with_late_agrees_with_late_on_a_mixed_set(sub_1_1, periods):
     assert set(Action.objects.late(today=TODAY)) == late_ones
 
 
+# --- Postponed actions: late only once their new schedule has passed ------------------------
+
+
+def test_postponed_action_awaiting_a_new_date_is_not_late(sub_1_1, periods):
+    # Its adopted schedule ended long ago: it waits for a date, it is not behind one.
+    action = scheduled(sub_1_1, [periods["ended"]], Status.POSTPONED, awaiting_date=True)
+
+    assert not is_late(action, today=datetime.date(2030, 1, 1))
+    assert not Action.objects.with_late(today=TODAY).get(pk=action.pk).is_late
+
+
+def test_postponed_action_with_a_new_period_not_yet_ended_is_not_late(sub_1_1, periods):
+    action = scheduled(sub_1_1, [periods["future"]], Status.POSTPONED)
+
+    assert not is_late(action)
+
+
+def test_postponed_action_whose_new_period_has_ended_is_late(sub_1_1, periods):
+    action = scheduled(sub_1_1, [periods["future"]], Status.POSTPONED)
+
+    assert is_late(action, today=periods["future"].end + datetime.timedelta(days=1))
+
+
+def test_only_a_postponed_action_can_await_a_date(sub_1_1):
+    action = ActionFactory.build(
+        sub_objective=sub_1_1, status=Status.IN_PROGRESS, awaiting_date=True
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        action.full_clean()
+    assert "Seule une action reportée peut attendre une nouvelle date." in str(excinfo.value)
+
+
+def test_database_refuses_a_wait_without_postponement(sub_1_1):
+    action = ActionFactory(sub_objective=sub_1_1, status=Status.POSTPONED, awaiting_date=True)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Action.objects.filter(pk=action.pk).update(status=Status.IN_PROGRESS)
+
+
+def test_summary_late_count_is_late_on_the_same_actions(sub_1_1, periods):
+    """summary() counts with late()'s own rule: every case of the rule, one plan."""
+    cases = [
+        ([periods["ended"]], Status.PLANNED, {}),
+        ([periods["ended"]], Status.IN_PROGRESS, {}),
+        ([periods["ended"]], Status.POSTPONED, {}),  # its new period passed: late
+        ([periods["ended"]], Status.POSTPONED, {"awaiting_date": True}),
+        ([periods["future"]], Status.POSTPONED, {}),
+        ([periods["ended"]], Status.DONE, {}),
+        ([periods["ended"]], Status.ABANDONED, {}),
+        ([periods["ended"], periods["current"]], Status.IN_PROGRESS, {}),
+        ([], Status.PLANNED, {}),
+    ]
+    for schedule, status, fields in cases:
+        scheduled(sub_1_1, schedule, status, **fields)
+    ActionFactory(status=Status.PLANNED).periods.set([periods["ended"]])  # another plan
+
+    actions = Action.objects.filter(plan=sub_1_1.objective.plan)
+    (row,) = actions.summary(today=TODAY)
+    (grouped,) = actions.summary("plan_id", today=TODAY)
+
+    assert actions.late(today=TODAY).count() == 3
+    assert row["late_count"] == grouped["late_count"] == actions.late(today=TODAY).count()
+
+
 # --- Progress --------------------------------------------------------------------------------
 
 

@@ -8,9 +8,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from actions.models import Action, ProgressNote, Target, TargetValue
-from actions.services import add_note, change_status, record_target_value, save_note
+from actions.services import (
+    add_note,
+    change_status,
+    change_statuses,
+    record_target_value,
+    save_note,
+)
+from partners.timeline import action_timeline
 from tests.factories import (
     ActionFactory,
+    PeriodFactory,
     ProgressNoteFactory,
     SubObjectiveFactory,
     TargetFactory,
@@ -83,6 +91,7 @@ def test_postponing_or_abandoning_with_a_reason_keeps_it(action, coordinator, st
         user=coordinator,
         reason="Le partenaire porteur s'est retiré.",
         date=DAY,
+        without_date=True,  # what a postponement also asks; an abandonment ignores it
     )
 
     [entry] = trail(action)
@@ -281,7 +290,11 @@ def test_a_saved_note_cannot_be_rewritten(action, coordinator, django_user_model
 
 def test_a_status_change_reason_is_kept_in_the_action_s_history(action, coordinator):
     change_status(
-        action=action, status=Status.POSTPONED, user=coordinator, reason=" Pas de local "
+        action=action,
+        status=Status.POSTPONED,
+        user=coordinator,
+        reason=" Pas de local ",
+        without_date=True,
     )
 
     latest = action.history.latest("history_id")
@@ -299,3 +312,164 @@ def test_implied_progress_is_what_the_lists_show(action, status, completion):
     if completion is not None and status not in (Status.DONE, Status.ABANDONED):
         expected = completion
     assert shown == expected == Action.progress_for(status, completion)
+
+
+# --- Postponing asks for the new schedule, or says it waits without a date -------------------
+
+
+@pytest.fixture
+def schedule(action):
+    """The action's plan's periods around today: one ended (its adopted schedule), one to come."""
+    today = timezone.localdate()
+    ended = PeriodFactory(
+        plan=action.plan,
+        label="Avant",
+        start=today - datetime.timedelta(days=700),
+        end=today - datetime.timedelta(days=300),
+    )
+    coming = PeriodFactory(
+        plan=action.plan,
+        label="Après",
+        start=today - datetime.timedelta(days=10),
+        end=today + datetime.timedelta(days=300),
+    )
+    action.periods.set([ended])
+    return {"ended": ended, "coming": coming}
+
+
+def postpone(action, user, **choice):
+    return change_status(
+        action=action,
+        status=Status.POSTPONED,
+        user=user,
+        reason="Pas de local.",
+        **choice,
+    )
+
+
+def schedule_of(action):
+    return set(Action.objects.get(pk=action.pk).periods.all())
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        pytest.param({}, id="neither"),
+        pytest.param({"periods": [], "without_date": False}, id="empty"),
+        pytest.param({"periods": "both", "without_date": True}, id="both"),
+    ],
+)
+def test_postponing_without_saying_when_is_refused_and_writes_nothing(
+    action, coordinator, schedule, choice
+):
+    if choice.get("periods") == "both":
+        choice = {**choice, "periods": [schedule["coming"]]}
+    history_before = action.history.count()
+
+    with pytest.raises(ValidationError) as excinfo:
+        postpone(action, coordinator, **choice)
+
+    [message] = excinfo.value.message_dict["periods"]
+    assert "nouvelle" in message and "date" in message
+    stored = Action.objects.get(pk=action.pk)
+    assert (stored.status, stored.awaiting_date) == (Status.PLANNED, False)
+    assert schedule_of(action) == {schedule["ended"]}
+    assert trail(action) == []
+    assert action.history.count() == history_before
+
+
+def test_the_refusal_asks_for_the_periods_or_the_wait(action, coordinator, schedule):
+    with pytest.raises(ValidationError) as excinfo:
+        postpone(action, coordinator)
+
+    assert excinfo.value.message_dict["periods"] == [
+        "Choisissez la ou les nouvelles périodes, ou indiquez que l'action attend une "
+        "nouvelle date."
+    ]
+
+
+def test_postponing_to_periods_of_another_plan_is_refused(action, coordinator, schedule):
+    foreign = PeriodFactory(
+        label="2030-2031", start=datetime.date(2030, 4, 1), end=datetime.date(2031, 3, 31)
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        postpone(action, coordinator, periods=[foreign])
+
+    assert "2030-2031" in excinfo.value.message_dict["periods"][0]
+    assert stored_status(action) == Status.PLANNED
+    assert schedule_of(action) == {schedule["ended"]}
+    assert trail(action) == []
+
+
+def test_postponing_to_periods_all_ended_is_refused(action, coordinator, schedule):
+    with pytest.raises(ValidationError) as excinfo:
+        postpone(action, coordinator, periods=[schedule["ended"]])
+
+    assert excinfo.value.message_dict["periods"][0].startswith(
+        "La nouvelle période doit se terminer après aujourd'hui"
+    )
+    assert stored_status(action) == Status.PLANNED
+    assert trail(action) == []
+
+
+def test_postponing_to_new_periods_replaces_the_schedule_and_says_so(
+    action, coordinator, schedule
+):
+    entry = postpone(action, coordinator, periods=[schedule["coming"]])
+
+    stored = Action.objects.get(pk=action.pk)
+    assert (stored.status, stored.awaiting_date) == (Status.POSTPONED, False)
+    assert schedule_of(action) == {schedule["coming"]}
+    assert entry.reason == "Pas de local."
+    assert entry.text == "Reportée à Après."
+    assert not Action.objects.late().filter(pk=action.pk).exists()
+    # The action's story keeps the adopted schedule beside the new one.
+    changes = [(f.label, f.before, f.after) for c in action_timeline(stored) for f in c.fields]
+    assert ("Périodes prévues", "Avant", "Après") in changes
+
+
+def test_postponing_without_a_date_keeps_the_schedule_and_is_not_late(
+    action, coordinator, schedule
+):
+    assert Action.objects.late().filter(pk=action.pk).exists()  # its schedule has ended
+
+    entry = postpone(action, coordinator, without_date=True, note="On cherche un local.")
+
+    stored = Action.objects.get(pk=action.pk)
+    assert (stored.status, stored.awaiting_date) == (Status.POSTPONED, True)
+    assert schedule_of(action) == {schedule["ended"]}
+    assert entry.text == "Reportée sans nouvelle date.\n\nOn cherche un local."
+    assert not Action.objects.late().filter(pk=action.pk).exists()
+
+
+def test_leaving_postponed_ends_the_wait(action, coordinator, schedule):
+    postpone(action, coordinator, without_date=True)
+
+    change_status(action=action, status=Status.IN_PROGRESS, user=coordinator)
+
+    stored = Action.objects.get(pk=action.pk)
+    assert (stored.status, stored.awaiting_date) == (Status.IN_PROGRESS, False)
+    assert Action.objects.late().filter(pk=action.pk).exists()  # its schedule still ended
+
+
+def test_bulk_postponing_gives_each_action_the_periods_of_its_own_plan(coordinator):
+    today = timezone.localdate()
+    first, second = ActionFactory(), ActionFactory()
+    coming = {
+        action.plan_id: PeriodFactory(
+            plan=action.plan, start=today, end=today + datetime.timedelta(days=100)
+        )
+        for action in (first, second)
+    }
+
+    change_statuses(
+        actions=Action.objects.filter(pk__in=[first.pk, second.pk]),
+        status=Status.POSTPONED,
+        user=coordinator,
+        reason="Fusion des comités.",
+        periods=list(coming.values()),
+    )
+
+    for action in (first, second):
+        assert schedule_of(action) == {coming[action.plan_id]}

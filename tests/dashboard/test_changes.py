@@ -218,13 +218,14 @@ def test_a_status_change_after_the_date_is_listed_with_its_author_and_reason(sto
         status=Action.Status.POSTPONED,
         user=story.coordinator,
         reason="Le financement arrive en juin.",
+        without_date=True,
     )
 
     response = story.client.get(changes_url(story.plan, since=days_ago(7)))
 
     assert changes_of(response, "1.1.1") == [
         f"{french_date(days_ago(0))} · coordo Statut : À venir → Reportée "
-        "Le financement arrive en juin."
+        "Le financement arrive en juin. Reportée sans nouvelle date."
     ]
     assert words(element(response, "section", "summary")) == (
         "1 changement 1 changement de statut"

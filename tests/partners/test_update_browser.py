@@ -72,6 +72,8 @@ def test_the_coordinator_postpones_notes_and_counts_on_one_screen(
     ).to_be_visible()
     reason = page.get_by_label("Raison du changement de statut")
     expect(reason).to_be_hidden()  # asked only when the status needs it
+    when = page.get_by_role("group", name="Reportée : quand aura-t-elle lieu ?")
+    expect(when).to_be_hidden()
     save = page.get_by_role("button", name="Enregistrer")
     expect(save).to_be_in_viewport(ratio=1)
     assert not scrolls_sideways(page)
@@ -81,6 +83,10 @@ def test_the_coordinator_postpones_notes_and_counts_on_one_screen(
     expect(reason).to_be_visible()
     expect(reason).to_be_focused()  # she types the reason without a click
     page.keyboard.type("Le financement des marchés arrive l'an prochain.")
+    # When it now happens: the seeded plan's periods have all ended, so it waits for a date.
+    expect(when).to_be_visible()
+    expect(when.get_by_label("2019-2020 (terminée)")).to_be_disabled()
+    when.get_by_label("Attend une nouvelle date (sans date)").check()
     page.get_by_label("Note de suivi").fill("Rencontre avec les marchés de quartier le 3 mai.")
     page.get_by_label("Nouvelle valeur").fill("2")
     links = page.locator("select[name^='confirmation-']")
@@ -104,6 +110,8 @@ def test_the_coordinator_postpones_notes_and_counts_on_one_screen(
     log_in(page, casal.member, action.get_absolute_url())
     state = page.locator(".action-state")
     expect(state.locator(".status-badge")).to_have_text("Reportée")
+    expect(state.locator(".postponed-note")).to_have_text("— en attente d'une nouvelle date")
+    expect(state.locator(".late-badge")).to_have_count(0)  # its adopted schedule has ended
     expect(page.get_by_text("Rencontre avec les marchés de quartier le 3 mai.")).to_be_visible()
     expect(page.get_by_text("Le financement des marchés arrive l'an prochain.")).to_be_visible()
     targets = page.locator("table.targets")

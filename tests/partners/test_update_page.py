@@ -23,6 +23,7 @@ from tests.factories import (
     ActionPartnerFactory,
     ObjectiveFactory,
     OrganisationFactory,
+    PeriodFactory,
     PlanFactory,
     ProgressNoteFactory,
     SubObjectiveFactory,
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:actions_action_changelist")
 NOTHING_SAVED = "Rien n'a été enregistré."
 # Measured (SQLite), plus a small margin; the point is that it does not grow.
-UPDATE_PAGE_MAX_QUERIES = 14
+UPDATE_PAGE_MAX_QUERIES = 15  # 14, then the plan's periods a postponement chooses among
 
 
 def update_url(action):
@@ -93,6 +94,7 @@ def everything_typed(desk):
     return {
         "status": Action.Status.POSTPONED,
         "reason": "Pas de financement cette année.",
+        "without_date": "on",
         "note": "Les producteurs attendent la subvention.",
         "completion": "30",
         f"value-{desk.count.pk}": "7",
@@ -180,7 +182,10 @@ def test_one_save_writes_everything_with_its_author(coordinator_client, coordina
     entry = ProgressNote.objects.get(action=action, kind=ProgressNote.Kind.STATUS_CHANGE)
     assert (entry.status_from, entry.status_to) == ("planned", "postponed")
     assert entry.reason == "Pas de financement cette année."
-    assert entry.text == "Les producteurs attendent la subvention."
+    assert entry.text == (
+        "Reportée sans nouvelle date.\n\nLes producteurs attendent la subvention."
+    )
+    assert action.awaiting_date
     assert entry.author == coordinator
     value = TargetValue.objects.get(target=desk.count, value=7)
     assert value.date == datetime.date(2019, 5, 1)
@@ -244,6 +249,83 @@ def test_it_goes_back_to_the_list_as_she_left_it(coordinator_client, desk):
     assert coordinator_client.post(update_url(desk.action), data).url == listed
 
 
+# --- Postponing: new periods or none yet ----------------------------------------------------
+
+
+@pytest.fixture
+def periods(desk):
+    today = datetime.date.today()
+    return SimpleNamespace(
+        ended=PeriodFactory(
+            plan=desk.plan,
+            label="2016-2018",
+            start=datetime.date(2016, 4, 1),
+            end=datetime.date(2018, 3, 31),
+        ),
+        coming=PeriodFactory(
+            plan=desk.plan,
+            label="Prochaine",
+            start=today,
+            end=today + datetime.timedelta(days=365),
+        ),
+    )
+
+
+def test_postponing_offers_the_plans_periods_and_the_wait(coordinator_client, desk, periods):
+    content = html(coordinator_client.get(update_url(desk.action)))
+
+    assert "Reportée : quand aura-t-elle lieu ?" in content
+    ended = re.search(rf'<input[^>]*value="{periods.ended.pk}"[^>]*>', content)[0]
+    coming = re.search(rf'<input[^>]*value="{periods.coming.pk}"[^>]*>', content)[0]
+    assert 'name="periods"' in ended and "disabled" in ended
+    assert "2016-2018 (terminée)" in content
+    assert "disabled" not in coming
+    assert 'name="without_date"' in content
+    assert "Attend une nouvelle date (sans date)" in content
+
+
+def test_postponing_to_a_new_period_replaces_the_schedule(
+    coordinator_client, coordinator, desk, periods
+):
+    desk.action.periods.set([periods.ended])
+    data = {
+        **page_data(coordinator_client.get(update_url(desk.action))),
+        "status": Action.Status.POSTPONED,
+        "reason": "Pas de local.",
+        "periods": [str(periods.coming.pk)],
+    }
+
+    response = coordinator_client.post(update_url(desk.action), data)
+
+    assert response.status_code == 302
+    action = Action.objects.get(pk=desk.action.pk)
+    assert (action.status, action.awaiting_date) == (Action.Status.POSTPONED, False)
+    assert list(action.periods.all()) == [periods.coming]
+    entry = ProgressNote.objects.get(action=action, kind=ProgressNote.Kind.STATUS_CHANGE)
+    assert entry.text == "Reportée à Prochaine."
+
+
+def test_postponing_to_an_ended_period_writes_nothing_and_says_why(
+    coordinator_client, desk, periods
+):
+    data = {
+        **page_data(coordinator_client.get(update_url(desk.action))),
+        "status": Action.Status.POSTPONED,
+        "reason": "Pas de local.",
+        "periods": [str(periods.ended.pk)],  # posted although the box is disabled
+    }
+    before = state(desk)
+
+    response = coordinator_client.post(update_url(desk.action), data)
+
+    assert response.status_code == 200
+    content = html(response)
+    assert NOTHING_SAVED in content
+    assert "La nouvelle période doit se terminer après aujourd'hui" in content
+    assert state(desk) == before
+    assert not desk.action.periods.exists()
+
+
 # --- Refused, writing nothing ----------------------------------------------------------------
 
 
@@ -251,6 +333,12 @@ def test_it_goes_back_to_the_list_as_she_left_it(coordinator_client, desk):
     ("change", "message"),
     [
         pytest.param({"reason": ""}, "Indiquez la raison", id="postponed-without-reason"),
+        pytest.param(
+            {"without_date": ""},
+            "Choisissez la ou les nouvelles périodes, ou indiquez que l'action attend une "
+            "nouvelle date.",
+            id="postponed-without-saying-when",
+        ),
         pytest.param(
             {"status": Action.Status.ABANDONED, "reason": "   "},
             "Indiquez la raison",

@@ -226,14 +226,26 @@ def test_late_and_postponed_actions_show_their_latest_reason_beside_them(
 ):
     plan, _held, changed, late = plan_with_changes
     change_status(
-        action=late, status=Action.Status.POSTPONED, user=coordinator, reason="Pas de local."
+        action=late,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason="Pas de local.",
+        without_date=True,
     )
     change_status(action=late, status=Action.Status.PLANNED, user=coordinator)
     change_status(
-        action=late, status=Action.Status.POSTPONED, user=coordinator, reason="Subvention refusée."
+        action=late,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason="Subvention refusée.",
+        without_date=True,
     )
     change_status(
-        action=changed, status=Action.Status.POSTPONED, user=coordinator, reason="Attend l'été."
+        action=changed,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason="Attend l'été.",
+        without_date=True,
     )
 
     text = main_text(reader.get(report_url(plan)))
@@ -242,13 +254,19 @@ def test_late_and_postponed_actions_show_their_latest_reason_beside_them(
     assert f"{late.code} {late.title} Raison : Subvention refusée." in text
     assert "Pas de local." not in text.split("changements depuis")[0]
     assert f"{changed.code} {changed.title} Raison : Attend l'été." in text
-    assert "1 action en retard · 2 reportées" in text
+    # Postponed without a new date, the late one waits: it is no longer late.
+    assert "2 reportées" in text and "en retard ·" not in text
+    assert f"{late.code} {late.title} Raison : Subvention refusée." in text
 
 
 def test_pdf_shows_the_reason_beside_the_action(reader, plan_with_changes, coordinator):
     plan, _held, _changed, late = plan_with_changes
     change_status(
-        action=late, status=Action.Status.POSTPONED, user=coordinator, reason="Subvention refusée."
+        action=late,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason="Subvention refusée.",
+        without_date=True,
     )
 
     text = " ".join(pdf_text(reader.get(pdf_url(plan)).content).split())

@@ -616,6 +616,7 @@ def test_changes_sheet_lists_a_status_change_since_the_date_but_not_one_before(d
         status=Action.Status.POSTPONED,
         user=coordinator,
         reason="Le financement arrive en juin.",
+        without_date=True,
     )
 
     sheet = export_workbook(plan, since=days_ago(30))["Changements"]
@@ -630,7 +631,7 @@ def test_changes_sheet_lists_a_status_change_since_the_date_but_not_one_before(d
             late.title,
             "Statut",
             "Statut : À venir → Reportée",
-            "Le financement arrive en juin.",
+            "Le financement arrive en juin.\n\nReportée sans nouvelle date.",
             "coordo",
         ]
     ]

@@ -111,7 +111,11 @@ def test_no_text_typed_anywhere_becomes_a_formula_or_an_error_value(lachine, coo
     get_user_model().objects.filter(pk=coordinator.pk).update(username="@coordo")
     action = lachine.actions.order_by("sort_key").first()
     change_status(
-        action=action, status=Action.Status.POSTPONED, user=coordinator, reason=HYPERLINK
+        action=action,
+        status=Action.Status.POSTPONED,
+        user=coordinator,
+        reason=HYPERLINK,
+        without_date=True,
     )
     ProgressNote.objects.create(action=action, author=coordinator, text="=1+1")
     typed = formula_like_everywhere()

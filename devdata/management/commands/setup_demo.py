@@ -201,6 +201,8 @@ def record_demo_activity(coordo):
             user=coordo,
             reason=reason + demo if reason else "",
             note=note + demo if note else "",
+            # Its funding is not confirmed: no new date to give yet (ignored unless postponing).
+            without_date=True,
         )
     target = Target.objects.filter(
         action__plan__slug="casal-2016-2020", kind=Target.Kind.COUNT
