@@ -887,3 +887,17 @@ def test_workbook_queries_grow_by_chunk_not_by_row(db, monkeypatch, chunk_size):
     # most 4 queries (its rows and up to 3 kinds of related rows) more.
     chunks_added = 3 * 2
     assert counts[1] - counts[0] <= 4 * chunks_added, counts
+
+
+def test_the_first_bytes_leave_before_the_plan_is_read(db):
+    plan, _actions = build_plan(actions=2)
+    plan = Plan.objects.select_related("coalition").get(pk=plan.pk)
+    pieces = workbook.chunks(plan, since=SINCE)
+
+    with CaptureQueriesContext(connection) as captured:
+        first = next(pieces)
+
+    assert first.startswith(b"PK")  # a zip's first local header
+    assert len(captured) == 0, [query["sql"] for query in captured]
+    book = open_workbook(first + b"".join(pieces))
+    assert book["Sommaire"]["A1"].value == plan.title
