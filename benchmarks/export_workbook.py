@@ -336,7 +336,12 @@ def prepare(job, plan_id, values_path, output_path):
     """Everything a job needs before its clock starts; returns the job as a callable."""
     if job == "export":
         setup_django()
+        from django.conf import settings
         from django.utils import translation
+
+        # As in production, where DEBUG does not keep the text of every query (a few per
+        # chunk of rows): measured at 50,000 actions, it made 0.2 MiB of difference.
+        settings.DEBUG = False
 
         import reports.workbook  # noqa: F401  (imported before the baseline, like the floor)
 
