@@ -8,18 +8,23 @@ In an XLSX file the cell is simply stored as a string, never as a formula or an 
 and its carriage returns are written so that they read back as carriage returns.
 """
 
+import datetime
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.writer.excel import ExcelWriter
 
 # A formula trigger, after any apostrophes a previous neutralisation (or the person) put
 # there: `'=x` is written `''=x` so that taking one apostrophe off gives it back exactly.
@@ -122,6 +127,118 @@ def _has_carriage_return(archive, part):
             if b"\r" in chunk:
                 return True
     return False
+
+
+class _Pipe:
+    """A sink zipfile writes to without seeking; the bytes written so far are taken out."""
+
+    def __init__(self):
+        self._chunks = []
+        self.size = 0
+
+    def write(self, data):
+        self._chunks.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def take(self):
+        data = b"".join(self._chunks)
+        self._chunks, self.size = [], 0
+        return data
+
+
+class _CarriageReturns:
+    """Writes XML text on to `target` with each carriage return as "&#13;" (see
+    save_workbook: XML would read it back as a line feed)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def write(self, data):
+        return self.target.write(bytes(data).replace(b"\r", b"&#13;"))
+
+    def writestr(self, name, data, *args, **kwargs):  # as an archive, for ExcelWriter
+        if name.endswith(".xml") if isinstance(name, str) else name.filename.endswith(".xml"):
+            data = (data.encode() if isinstance(data, str) else data).replace(b"\r", b"&#13;")
+        return self.target.writestr(name, data, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.target, name)
+
+
+class _StreamedExcelWriter(ExcelWriter):
+    """openpyxl's writer for the parts after the sheets, whose XML is in the archive already."""
+
+    def write_worksheet(self, ws):
+        ws._drawing = SpreadsheetDrawing()
+        ws._rels = ws._writer._rels
+        self.manifest.append(ws)
+
+
+class StreamedWorkbook:
+    """A write-only workbook written as a zip while its rows come, for a download that
+    starts at once and a memory that does not grow with the rows.
+
+    openpyxl writes each write-only sheet to a temporary file and zips them all on saving:
+    nothing reaches the reader before the last row. Here each sheet's XML goes straight
+    into its zip entry, compressed as it comes, and `take()` hands out what is ready.
+    Python's zipfile writes to a stream it cannot seek (each entry followed by a data
+    descriptor), which Excel, LibreOffice and openpyxl read: no streaming-zip library is
+    needed. Sheets are written one after the other: `start(ws)` before a sheet's first
+    row, once its column widths and frozen panes are set.
+    """
+
+    def __init__(self):
+        self.workbook = Workbook(write_only=True)
+        self._pipe = _Pipe()
+        self._archive = zipfile.ZipFile(self._pipe, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._open = None  # (worksheet, zip entry) being written
+
+    def create_sheet(self, title):
+        self._close_sheet()
+        ws = self.workbook.create_sheet(title)
+        ws._id = len(self.workbook.worksheets)  # its part's name, as ExcelWriter numbers it
+        return ws
+
+    def start(self, ws):
+        """Open `ws`'s part in the zip and write what comes before its rows."""
+        self._close_sheet()
+        part = zipfile.ZipInfo(ws.path[1:], time.localtime()[:6])  # dated, as writestr's
+        part.compress_type = zipfile.ZIP_DEFLATED
+        entry = self._archive.open(part, "w")
+        ws._writer = WorksheetWriter(ws, out=_CarriageReturns(entry))
+        ws._writer.write_top()
+        self._open = (ws, entry)
+
+    def _close_sheet(self):
+        if self._open is not None:
+            ws, entry = self._open
+            ws.close()  # the rows' end, filters, merged cells and print set-up
+            entry.close()
+            self._open = None
+
+    @property
+    def pending(self):
+        """Bytes ready to be taken."""
+        return self._pipe.size
+
+    def take(self):
+        return self._pipe.take()
+
+    def finish(self):
+        """Write the parts after the sheets and the zip's directory; the last bytes."""
+        for ws in self.workbook.worksheets:
+            if ws._writer is None:  # a sheet without a row
+                self.start(ws)
+        self._close_sheet()
+        self.workbook.properties.modified = datetime.datetime.now(datetime.UTC).replace(
+            tzinfo=None
+        )
+        _StreamedExcelWriter(self.workbook, _CarriageReturns(self._archive)).save()
+        return self.take()
 
 
 # What a column may be widened to, in characters (Excel's own limit is 255).

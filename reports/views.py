@@ -1,7 +1,5 @@
-import io
-
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,9 +23,12 @@ def plan_workbook(request, slug):
     assemblies = list(plan.coalition.assemblies.all())
     form, since, _assembly, _default = chosen_since(request, assemblies, today, WorkbookForm)
     language = form.language_or("fr")
-    stream = io.BytesIO()
-    workbook.export(plan, stream, since=since, language=language, today=today)
-    response = HttpResponse(stream.getvalue(), content_type=workbook.CONTENT_TYPE)
+    # Streamed: the first bytes leave while the rows are still being read and written, so
+    # a large plan neither waits past a proxy's timeout nor sits whole in memory.
+    response = StreamingHttpResponse(
+        workbook.chunks(plan, since=since, language=language, today=today),
+        content_type=workbook.CONTENT_TYPE,
+    )
     name = workbook.filename(plan, today, language)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

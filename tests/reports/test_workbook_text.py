@@ -148,7 +148,7 @@ def test_a_forbidden_control_character_in_a_title_does_not_fail_the_download(
     response = client.get(reverse("reports:workbook", args=[plan.slug]))
 
     assert response.status_code == 200
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert "Saut\ufffdde ligne de Word" in texts(book)
 
 
