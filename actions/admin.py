@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
@@ -43,6 +45,9 @@ from plans import formats
 from plans.models import Objective, Period, Plan, SubObjective
 from plans.versions import StaleVersion, who_and_when
 
+# The list's title column, in characters.
+TITLE_SHOWN = 90
+
 
 def in_plan(plan, text):
     """A choice label that says whose it is: codes and period labels repeat across plans."""
@@ -55,6 +60,10 @@ def status_badge(status):
         "dashboard/includes/status_badge.html",
         {"status": status, "label": Action.Status(status).label},
     )
+
+
+def progress_bar(value):
+    return render_to_string("dashboard/includes/progress_bar.html", {"value": value})
 
 
 class LateFilter(admin.SimpleListFilter):
@@ -125,6 +134,32 @@ class ActionChangeList(ChangeList):
 
     def apply_select_related(self, qs):
         return super().apply_select_related(qs).prefetch_related("periods")
+
+    def url_for_result(self, result):
+        # Asked for each linked column of a row (the code and the title): reversed once.
+        urls = self.__dict__.setdefault("_result_urls", {})
+        if result.pk not in urls:
+            urls[result.pk] = super().url_for_result(result)
+        return urls[result.pk]
+
+    def get_results(self, request):
+        super().get_results(request)
+        # The status badge and the progress bar are the dashboard's templates: each drawn
+        # once per status and per value on the page, not once per row.
+        badges, bars = {}, {}
+        for action in self.result_list:
+            if action.status not in badges:
+                badges[action.status] = status_badge(action.status)
+            if action.progress not in bars:
+                bars[action.progress] = progress_bar(action.progress)
+            action.status_html = badges[action.status]
+            action.progress_html = bars[action.progress]
+
+
+def row_status_badge(action):
+    """The action's badge: drawn for its list (ActionChangeList), or now."""
+    html = getattr(action, "status_html", None)
+    return status_badge(action.status) if html is None else html
 
 
 class TargetInline(PlanDataInline):
@@ -457,24 +492,28 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     @admin.display(description=_("titre"), ordering="title")
     def title_short(self, action):
-        return Truncator(action.title).chars(90)
+        title = action.title
+        if len(title) <= TITLE_SHOWN and unicodedata.is_normalized("NFC", title):
+            return title  # what Truncator gives back, without its cost on every row
+        return Truncator(title).chars(TITLE_SHOWN)
 
     @admin.display(description=_("statut"), ordering="status")
     def status_badge(self, action):
-        return status_badge(action.status)
+        return row_status_badge(action)
 
     @admin.display(description=_("statut actuel"))
     def current_status(self, action):
         return format_html(
             "{} {}",
             status_badge(action.status),
-            render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress}),
+            progress_bar(action.progress),
         )
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):
         # The dashboard's own bar, so both sides draw progress the same way.
-        return render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress})
+        html = getattr(action, "progress_html", None)
+        return progress_bar(action.progress) if html is None else html
 
     @admin.display(description=_("périodes"))
     def scheduled(self, action):

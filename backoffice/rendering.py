@@ -1,0 +1,142 @@
+"""The back-office's form renderer: Django's own, with its smallest and most used templates
+(an input, a select and its options, an empty error list) written in Python.
+
+An action's form draws some 120 widgets (each row of its partners and targets has ten), and
+the action list a checkbox per row: through the template engine each costs 0.2 to 0.5 ms, most
+of it in the `attrs.html` include. The HTML is the same byte for byte
+(tests/backoffice/test_rendering.py compares both ways for every widget the admin draws); a
+template that is not one of these, or that the project overrides, goes through the templates
+as before."""
+
+from django.forms.renderers import DjangoTemplates
+from django.template.defaultfilters import stringformat
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
+
+INPUT = "django/forms/widgets/input.html"
+# The widgets whose template is nothing but `{% include "…/input.html" %}` (Django 5.2).
+INPUT_ALIASES = {
+    f"django/forms/widgets/{name}.html"
+    for name in [
+        *("hidden", "text", "number", "date", "time", "datetime", "checkbox", "email"),
+        *("url", "password", "search", "tel", "color"),
+    ]
+}
+SELECT = "django/forms/widgets/select.html"
+OPTION = "django/forms/widgets/select_option.html"
+ERRORS_UL = "django/forms/errors/list/ul.html"
+
+
+def shown(value):
+    """`{{ value }}` as the template engine writes it: localized, escaped unless safe."""
+    return conditional_escape(localize(value))
+
+
+def as_string(value):
+    """`{{ value|stringformat:'s' }}`."""
+    return conditional_escape(stringformat(value, "s"))
+
+
+def attrs_html(attrs):
+    """django/forms/widgets/attrs.html."""
+    parts = []
+    for name, value in attrs.items():
+        if value is False:
+            continue
+        parts.append(f" {shown(name)}")
+        if value is not True:
+            parts.append(f'="{as_string(value)}"')
+    return "".join(parts)
+
+
+def input_html(widget):
+    value = "" if widget["value"] is None else f' value="{as_string(widget["value"])}"'
+    return (
+        f'<input type="{shown(widget["type"])}" name="{shown(widget["name"])}"{value}'
+        f"{attrs_html(widget['attrs'])}>"
+    )
+
+
+def option_html(option):
+    return (
+        f'<option value="{as_string(option["value"])}"{attrs_html(option["attrs"])}>'
+        f"{shown(option['label'])}</option>"
+    )
+
+
+def select_html(widget):
+    parts = [f'<select name="{shown(widget["name"])}"{attrs_html(widget["attrs"])}>']
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{shown(group_name)}">')
+        for option in group_choices:
+            if option["template_name"] != OPTION:
+                return None  # another option template: the engine draws the whole select
+            # The option's template ends with a line break, which its include keeps.
+            parts.append(f"\n  {option_html(option)}\n")
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
+
+
+class BackOfficeRenderer(DjangoTemplates):
+    """Draws the commonest widgets without the template engine; the rest with it."""
+
+    def render(self, template_name, context, request=None):
+        html = self.render_fast(template_name, context)
+        if html is None:
+            return super().render(template_name, context, request=request)
+        return SafeString(html)
+
+    @staticmethod
+    def render_fast(template_name, context):
+        """The template's HTML, or None when it has no Python twin here."""
+        if template_name == INPUT or template_name in INPUT_ALIASES:
+            return input_html(context["widget"])
+        if template_name == SELECT:
+            return select_html(context["widget"])
+        if template_name == OPTION:
+            return option_html(context["widget"])
+        if template_name == ERRORS_UL and not context.get("errors"):
+            return ""  # `{% if errors %}…{% endif %}`, for every field without an error
+        return None
+
+
+RENDERER = BackOfficeRenderer()
+
+
+def tabular_cells(inline_admin_form):
+    """The cells of one row of a tabular inline, as Django's tabular.html writes them (its
+    three nested loops, whitespace included): an action's form has nine rows of ten cells,
+    and each cell costs the template engine a dozen lookups."""
+    fieldsets = []
+    for fieldset in inline_admin_form:
+        lines = []
+        for line in fieldset:
+            cells = []
+            for field in line:
+                cells.append(
+                    f'\n              <td class="{cell_class(field)}">\n              '
+                    f"{cell_content(field)}\n              </td>\n            "
+                )
+            lines.append(f"\n            {''.join(cells)}\n          ")
+        fieldsets.append(f"\n          {''.join(lines)}\n        ")
+    return SafeString("".join(fieldsets))
+
+
+def cell_class(field):
+    # A read-only field's `field` is a dict (its name, label…), an editable one's a BoundField.
+    bound = field.field
+    name = bound.get("name") if isinstance(bound, dict) else bound.name
+    hidden = False if isinstance(bound, dict) else bound.is_hidden
+    return f"{f'field-{shown(name)}' if name else ''}{' hidden' if hidden else ''}"
+
+
+def cell_content(field):
+    if field.is_readonly:
+        return f"\n                  <p>{shown(field.contents())}</p>\n              "
+    bound = field.field
+    errors, widget = shown(bound.errors.as_ul()), shown(bound)
+    return f"\n                  {errors}\n                  {widget}\n              "
