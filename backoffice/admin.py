@@ -1,6 +1,7 @@
 """What every plan-data ModelAdmin and inline shares: coalition scoping, no silent
 overwrite, readable history, and the trash."""
 
+import functools
 import json
 from urllib.parse import quote as urlquote
 
@@ -75,7 +76,21 @@ class PlainFormsMixin:
             widget.can_change_related = False
             widget.can_delete_related = False
             widget.can_view_related = False
+            widget.__class__ = RenderedWidgetWrapper
         return formfield
+
+
+class RenderedWidgetWrapper(RelatedFieldWidgetWrapper):
+    """Django's wrapper (the menu and its "add" button), whose menu is drawn by the form's
+    renderer (backoffice/rendering.py) where Django's draws it with the site's default."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        inner = self.widget
+        inner.render = functools.partial(type(inner).render, inner, renderer=renderer)
+        try:
+            return super().render(name, value, attrs, renderer)
+        finally:
+            del inner.render
 
 
 class VersionedAdminMixin:

@@ -23,6 +23,14 @@ INPUT_ALIASES = {
         *("url", "password", "search", "tel", "color"),
     ]
 }
+# Checkboxes and radio buttons: the list of options, and each option (a labelled input).
+MULTIPLE = {
+    f"django/forms/widgets/{name}.html" for name in ("multiple_input", "checkbox_select", "radio")
+}
+INPUT_OPTIONS = {
+    f"django/forms/widgets/{name}.html"
+    for name in ("input_option", "checkbox_option", "radio_option")
+}
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
 ERRORS_UL = "django/forms/errors/list/ul.html"
@@ -81,6 +89,39 @@ def select_html(widget):
     return "".join(parts)
 
 
+def input_option_html(option):
+    """input_option.html, as included: the input keeps input.html's closing line break."""
+    label_for = option["attrs"].get("id")
+    wrap = option.get("wrap_label")
+    opening = (f'<label for="{shown(label_for)}">' if label_for else "<label>") if wrap else ""
+    closing = f" {shown(option['label'])}</label>" if wrap else ""
+    return f"{opening}{input_html(option)}\n{closing}\n"
+
+
+def multiple_html(widget):
+    """multiple_input.html (checkbox_select.html, radio.html)."""
+    element_id, css_class = widget["attrs"].get("id"), widget["attrs"].get("class")
+    parts = [
+        "<div",
+        f' id="{shown(element_id)}"' if element_id else "",
+        f' class="{shown(css_class)}"' if css_class else "",
+        ">",
+    ]
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{shown(group)}</label>")
+        for option in options:
+            if option["template_name"] not in INPUT_OPTIONS:
+                return None
+            # checkbox_option.html and radio_option.html add their own line break.
+            extra = "" if option["template_name"].endswith("/input_option.html") else "\n"
+            parts.append(f"<div>\n    {input_option_html(option)}{extra}</div>")
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
 class BackOfficeRenderer(DjangoTemplates):
     """Draws the commonest widgets without the template engine; the rest with it."""
 
@@ -99,6 +140,8 @@ class BackOfficeRenderer(DjangoTemplates):
             return select_html(context["widget"])
         if template_name == OPTION:
             return option_html(context["widget"])
+        if template_name in MULTIPLE:
+            return multiple_html(context["widget"])
         if template_name == ERRORS_UL and not context.get("errors"):
             return ""  # `{% if errors %}…{% endif %}`, for every field without an error
         return None

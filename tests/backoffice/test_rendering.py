@@ -42,6 +42,11 @@ class EveryWidget(forms.Form):
         choices=[("Groupe « un »", [("1", "un"), ("2", "deux")]), ("3", "trois")]
     )
     many = forms.MultipleChoiceField(choices=[("a", "A"), ("b", "B")])
+    boxes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "inline"}),
+        choices=[("a", "A & b"), ("Groupe", [("b", "B"), ("c", "C")])],
+    )
+    radios = forms.ChoiceField(widget=forms.RadioSelect, choices=[("x", "X"), ("y", "Y")])
 
 
 VALUES = [
@@ -56,6 +61,8 @@ VALUES = [
         "choice": 3,
         "grouped": "2",
         "many": ["a", "b"],
+        "boxes": ["a", "c"],
+        "radios": "y",
     },
 ]
 
@@ -63,7 +70,7 @@ VALUES = [
 @pytest.mark.parametrize("initial", VALUES)
 @pytest.mark.parametrize("bound", [False, True])
 def test_every_widget_is_drawn_as_django_draws_it(initial, bound):
-    data = {name: str(value) for name, value in initial.items() if name != "many"}
+    data = {name: str(value) for name, value in initial.items() if not isinstance(value, list)}
 
     def drawn(renderer):
         form = EveryWidget(data if bound else None, initial=initial, renderer=renderer)
