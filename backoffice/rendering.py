@@ -183,3 +183,102 @@ def cell_content(field):
     bound = field.field
     errors, widget = shown(bound.errors.as_ul()), shown(bound)
     return f"\n                  {errors}\n                  {widget}\n              "
+
+
+def nl(indent):
+    return "\n" + " " * indent
+
+
+def fieldset_html(fieldset, heading_level=None, prefix="", id_prefix="", id_suffix=""):
+    """Django 5.2's admin/includes/fieldset.html (the form's fieldsets), whitespace
+    included: templates/admin/includes/fieldset.html calls it."""
+    name, collapsible = fieldset.name, fieldset.is_collapsible
+    heading_id = f"{shown(prefix)}-{shown(id_prefix)}-{shown(id_suffix)}-heading"
+    labelled = f' aria-labelledby="{heading_id}"' if name else ""
+    parts = [f'<fieldset class="module aligned {shown(fieldset.classes)}"{labelled}>', nl(4)]
+    if name:
+        level = shown(heading_level or 2)
+        parts += [
+            nl(8),
+            "<details><summary>" if collapsible else "",
+            nl(8),
+            f'<h{level} id="{heading_id}" class="fieldset-heading">{shown(name)}</h{level}>',
+            nl(8),
+            "</summary>" if collapsible else "",
+            nl(4),
+        ]
+    parts.append(nl(4))
+    if fieldset.description:
+        parts += [nl(8), f'<div class="description">{fieldset.description}</div>', nl(4)]
+    parts.append(nl(4))
+    for line in fieldset:
+        parts.append(fieldline_html(line))
+    # The template's own closing line break follows (templates/admin/includes/fieldset.html).
+    parts += [nl(4), "</details>" if name and collapsible else "", "\n</fieldset>"]
+    return SafeString("".join(parts))
+
+
+def fieldline_html(line):
+    single = len(line.fields) == 1
+    fields = list(line)
+    errors = line.errors() if single else ""
+    names = "".join(f" field-{shown(n)}" for n in (field_name(field) for field in fields) if n)
+    row_class = (
+        f"form-row{' errors' if single and errors else ''}"
+        f"{'' if line.has_visible_field else ' hidden'}{names}"
+    )
+    parts = [
+        nl(8),
+        f'<div class="{row_class}">',
+        nl(12),
+        shown(errors) if single else '<div class="flex-container form-multiline">',
+        nl(12),
+    ]
+    for field in fields:
+        parts.append(field_html(field, single))
+    parts += [nl(12), "" if single else "</div>", nl(8), "</div>", nl(4)]
+    return "".join(parts)
+
+
+def field_name(field):
+    bound = field.field
+    return bound.get("name") if isinstance(bound, dict) else bound.name
+
+
+def field_html(field, single):
+    bound, readonly = field.field, field.is_readonly
+    # A read-only field's `field` is a dict: no is_hidden, id_for_label (the template's "").
+    is_dict = isinstance(bound, dict)
+    hidden = False if is_dict else bound.is_hidden
+    errors = "" if single or readonly else field.errors()
+    box = ""
+    if not single:
+        name = field_name(field)
+        box = (
+            f" fieldBox{f' field-{shown(name)}' if name else ''}"
+            f"{' errors' if not readonly and errors else ''}{' hidden' if hidden else ''}"
+        )
+    box += " checkbox-row" if field.is_checkbox else ""
+    if field.is_checkbox:
+        inner = f"{nl(32)}{shown(bound)}{shown(field.label_tag())}{nl(28)}"
+    else:
+        shown_value = (
+            f'{nl(36)}<div class="readonly">{shown(field.contents())}</div>{nl(32)}'
+            if readonly
+            else f"{nl(36)}{shown(bound)}{nl(32)}"
+        )
+        inner = f"{nl(32)}{shown(field.label_tag())}{nl(32)}{shown_value}{nl(28)}"
+    help_text = bound.get("help_text") if is_dict else bound.help_text
+    help_html = ""
+    if help_text:
+        id_for_label = None if is_dict else bound.id_for_label
+        help_id = f' id="{shown(id_for_label)}_helptext"' if id_for_label else ""
+        help_html = (
+            f'{nl(24)}<div class="help{" hidden" if hidden else ""}"{help_id}>'
+            f"{nl(28)}<div>{help_text}</div>{nl(24)}</div>{nl(20)}"
+        )
+    return (
+        f"{nl(16)}<div>{nl(20)}{shown(errors) if errors else ''}{nl(24)}"
+        f'<div class="flex-container{box}">{nl(28)}{inner}{nl(24)}</div>'
+        f"{nl(20)}{help_html}{nl(16)}</div>{nl(12)}"
+    )

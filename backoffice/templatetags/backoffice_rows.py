@@ -7,3 +7,15 @@ from backoffice import rendering
 
 register = template.Library()
 register.filter("tabular_cells", rendering.tabular_cells, is_safe=True)
+
+
+@register.simple_tag(takes_context=True)
+def admin_fieldset(context):
+    """Django's admin/includes/fieldset.html, drawn in Python (backoffice/rendering.py)."""
+    return rendering.fieldset_html(
+        context["fieldset"],
+        heading_level=context.get("heading_level"),
+        prefix=context.get("prefix", ""),
+        id_prefix=context.get("id_prefix", ""),
+        id_suffix=context.get("id_suffix", ""),
+    )

@@ -186,3 +186,42 @@ def test_the_action_list_is_the_same_page(coordinator_client, slow, plan, query)
 
     assert page.count('class="action-select"') == Action.objects.count()
     assert "partner-chip confirmation-potential" in page
+
+
+class Layout(forms.Form):
+    first = forms.CharField(help_text="Aide <i>sûre</i>")
+    second = forms.IntegerField()
+    box = forms.BooleanField(required=False)
+    secret = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+FIELDSETS = [
+    (None, {"fields": [("first", "second"), "box", "secret"]}),
+    ("Détails & co", {"fields": ["first"], "classes": ["collapse"], "description": "<b>Lu</b>"}),
+    ("Seul", {"fields": [("box", "second")]}),
+]
+
+
+@pytest.mark.parametrize("data", [None, {"first": "", "second": "x"}])
+@pytest.mark.parametrize("heading_level", [None, 4])
+def test_every_kind_of_fieldset_is_drawn_as_django_draws_it(data, heading_level):
+    """Lines of several fields, checkboxes, help, errors, a hidden field, a folded fieldset
+    with a description: what the action form does not show, Django's template does."""
+    from pathlib import Path
+
+    import django.contrib.admin
+    from django.contrib.admin import helpers
+    from django.template import Context, Template
+
+    template = (
+        Path(django.contrib.admin.__file__).parent / "templates/admin/includes/fieldset.html"
+    )
+    django_fieldset = Template(template.read_text())
+    form = Layout(data, renderer=DJANGO)
+    for index, fieldset in enumerate(helpers.AdminForm(form, FIELDSETS, {})):
+        values = {"prefix": "fieldset", "id_prefix": 0, "id_suffix": index}
+        slow = django_fieldset.render(
+            Context({"fieldset": fieldset, "heading_level": heading_level, **values})
+        )
+        fast = rendering.fieldset_html(fieldset, heading_level=heading_level, **values)
+        assert fast + "\n" == slow
