@@ -6,6 +6,8 @@ from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -142,18 +144,32 @@ class ActionChangeList(ChangeList):
             urls[result.pk] = super().url_for_result(result)
         return urls[result.pk]
 
+    # The rows' iterable: see RowsDrawnOnce.
+    rows_iterable = None
+
     def get_results(self, request):
         super().get_results(request)
-        # The status badge and the progress bar are the dashboard's templates: each drawn
-        # once per status and per value on the page, not once per row.
+        rows = self.result_list
+        if isinstance(rows, QuerySet) and rows._result_cache is None:
+            # Lazily: a bulk action's page builds the list without showing its rows.
+            rows._iterable_class = self.rows_iterable or RowsDrawnOnce
+
+
+class RowsDrawnOnce(ModelIterable):
+    """The list's rows as the database gives them, each with its status badge and progress
+    bar: the dashboard's templates, drawn once per status and per value on the page, not once
+    per row."""
+
+    def __iter__(self):
         badges, bars = {}, {}
-        for action in self.result_list:
+        for action in super().__iter__():
             if action.status not in badges:
                 badges[action.status] = status_badge(action.status)
             if action.progress not in bars:
                 bars[action.progress] = progress_bar(action.progress)
             action.status_html = badges[action.status]
             action.progress_html = bars[action.progress]
+            yield action
 
 
 def row_status_badge(action):

@@ -25,6 +25,7 @@ from actions.admin import (
     ActionChangeList,
     LateFilter,
     PlanScopedFilter,
+    RowsDrawnOnce,
     row_status_badge,
     status_badge,
 )
@@ -315,6 +316,16 @@ class PartnerInline(PlanDataInline):
         return legend_chip(link) if link.pk else ""
 
 
+class RowsWithLegend(RowsDrawnOnce):
+    """The list's rows, each also with the legend's words, translated once for the page."""
+
+    def __iter__(self):
+        words = legend_words()
+        for action in super().__iter__():
+            action.legend_words = words
+            yield action
+
+
 class ActionChangeListWithPartners(ActionChangeList):
     def apply_select_related(self, qs):
         links = ActionPartner.objects.select_related("organisation")
@@ -324,12 +335,7 @@ class ActionChangeListWithPartners(ActionChangeList):
             .prefetch_related(Prefetch("partner_links", queryset=links))
         )
 
-    def get_results(self, request):
-        super().get_results(request)
-        words = legend_words()  # translated once for the page's chips
-        for action in self.result_list:
-            for link in action.partner_links.all():
-                link.short_chip = legend_chip(link, short=True, words=words)
+    rows_iterable = RowsWithLegend
 
 
 @admin.register(Action)
@@ -497,9 +503,10 @@ class ActionAdmin(ActionOnlyAdmin):
     @admin.display(description=_("porteurs et partenaires"))
     def carriers(self, action):
         links = action.partner_links.all()
-        # Drawn with the list's rows (ActionChangeListWithPartners), or here.
-        drawn = (getattr(link, "short_chip", None) or legend_chip(link, True) for link in links)
-        chips = format_html_join(" ", "{}", ((chip,) for chip in drawn))
+        words = getattr(action, "legend_words", None)  # the list's (RowsWithLegend)
+        chips = format_html_join(
+            " ", "{}", ((legend_chip(link, short=True, words=words),) for link in links)
+        )
         if action.carrier_to_be_found:
             chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
         return format_html('<div class="chips">{}</div>', chips) if chips else "—"
