@@ -1,9 +1,13 @@
+import unicodedata
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -43,6 +47,9 @@ from plans import formats
 from plans.models import Objective, Period, Plan, SubObjective
 from plans.versions import StaleVersion, who_and_when
 
+# The list's title column, in characters.
+TITLE_SHOWN = 90
+
 
 def in_plan(plan, text):
     """A choice label that says whose it is: codes and period labels repeat across plans."""
@@ -55,6 +62,10 @@ def status_badge(status):
         "dashboard/includes/status_badge.html",
         {"status": status, "label": Action.Status(status).label},
     )
+
+
+def progress_bar(value):
+    return render_to_string("dashboard/includes/progress_bar.html", {"value": value})
 
 
 class LateFilter(admin.SimpleListFilter):
@@ -125,6 +136,46 @@ class ActionChangeList(ChangeList):
 
     def apply_select_related(self, qs):
         return super().apply_select_related(qs).prefetch_related("periods")
+
+    def url_for_result(self, result):
+        # Asked for each linked column of a row (the code and the title): reversed once.
+        urls = self.__dict__.setdefault("_result_urls", {})
+        if result.pk not in urls:
+            urls[result.pk] = super().url_for_result(result)
+        return urls[result.pk]
+
+    # The rows' iterable: see RowsDrawnOnce.
+    rows_iterable = None
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = self.result_list
+        if isinstance(rows, QuerySet) and rows._result_cache is None:
+            # Lazily: a bulk action's page builds the list without showing its rows.
+            rows._iterable_class = self.rows_iterable or RowsDrawnOnce
+
+
+class RowsDrawnOnce(ModelIterable):
+    """The list's rows as the database gives them, each with its status badge and progress
+    bar: the dashboard's templates, drawn once per status and per value on the page, not once
+    per row."""
+
+    def __iter__(self):
+        badges, bars = {}, {}
+        for action in super().__iter__():
+            if action.status not in badges:
+                badges[action.status] = status_badge(action.status)
+            if action.progress not in bars:
+                bars[action.progress] = progress_bar(action.progress)
+            action.status_html = badges[action.status]
+            action.progress_html = bars[action.progress]
+            yield action
+
+
+def row_status_badge(action):
+    """The action's badge: drawn for its list (ActionChangeList), or now."""
+    html = getattr(action, "status_html", None)
+    return status_badge(action.status) if html is None else html
 
 
 class TargetInline(PlanDataInline):
@@ -457,24 +508,28 @@ class ActionAdmin(PlanDataImportExportAdmin):
 
     @admin.display(description=_("titre"), ordering="title")
     def title_short(self, action):
-        return Truncator(action.title).chars(90)
+        title = action.title
+        if len(title) <= TITLE_SHOWN and unicodedata.is_normalized("NFC", title):
+            return title  # what Truncator gives back, without its cost on every row
+        return Truncator(title).chars(TITLE_SHOWN)
 
     @admin.display(description=_("statut"), ordering="status")
     def status_badge(self, action):
-        return status_badge(action.status)
+        return row_status_badge(action)
 
     @admin.display(description=_("statut actuel"))
     def current_status(self, action):
         return format_html(
             "{} {}",
             status_badge(action.status),
-            render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress}),
+            progress_bar(action.progress),
         )
 
     @admin.display(description=_("avancement"))
     def progress_display(self, action):
         # The dashboard's own bar, so both sides draw progress the same way.
-        return render_to_string("dashboard/includes/progress_bar.html", {"value": action.progress})
+        html = getattr(action, "progress_html", None)
+        return progress_bar(action.progress) if html is None else html
 
     @admin.display(description=_("périodes"))
     def scheduled(self, action):

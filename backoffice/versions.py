@@ -84,6 +84,12 @@ class VersionedFormSetMixin:
     the wrong captions, losing what was typed in them."""
 
     @cached_property
+    def empty_form(self):
+        # Django builds the template row anew at each use (the header, each pass over the
+        # rows for the page's media and scripts, the row itself): four forms per inline.
+        return super().empty_form
+
+    @cached_property
     def latest_records(self):
         return latest_records(self.model, [obj.pk for obj in self.get_queryset()])
 

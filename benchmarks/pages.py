@@ -7,7 +7,8 @@ For each size, in a child process of its own and a fresh database (a temporary S
 unless --database-url is given: that PostgreSQL database is DROPPED and created anew), it fills
 the database with `devdata.synthetic.generate(actions=size)`, then requests each page through
 Django's test client, as the people who use it, with DEBUG off: one request to warm up, then
---runs timed requests, whose median is the figure; the queries are those of one request.
+--runs timed requests, whose median is the figure (each run requests every page in turn);
+the queries are those of one request.
 
 Each page is also set against its floor: the very queries one of its requests sent (recorded
 with the same parameters), replayed raw through the database cursor with every row fetched,
@@ -56,6 +57,11 @@ COMPARISONS = [
     ("plan", "admin: actions of the plan"),
     ("plan", "admin: all actions"),
     ("action", "admin: action form"),
+]
+# Issue 16: (member page, admin page, least ratio member/admin, in words).
+TARGETS = [
+    ("plan", "admin: actions of the plan", 1.0, "plan / admin list of the plan ≥ 1"),
+    ("action", "admin: action form", 0.5, "action / admin action form ≥ 0.5 (form ≤ 2×)"),
 ]
 USERS = {"member": "membre-0001", "coordinator": "coord-0001", "superuser": "synth-admin"}
 
@@ -169,28 +175,38 @@ def measure_size(size, runs, seed, only=None):
         sent = recorded_queries(client, path)
         replay(sent)  # warm-up, as the page's first request
         floor = statistics.median(replay(sent) for _ in range(runs))
-        timings = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            client.get(path)
-            timings.append(time.perf_counter() - start)
         results.append(
             {
                 "page": name,
                 "user": role,
                 "path": path,
                 "queries": queries,
-                "median_ms": statistics.median(timings) * 1000,
-                "min_ms": min(timings) * 1000,
                 "sql_ms": floor * 1000,
-                "ratio": statistics.median(timings) / floor,
                 "bytes": len(response.content),
+                "timings": [],
+                "cpu": [],
             }
         )
-        page = results[-1]
+    # Each run requests every page once, in turn: a busy moment of the machine (its other
+    # core is shared) then slows all pages alike, and the ratios of one run hold.
+    for _ in range(runs):
+        for result in results:
+            client = clients[result["user"]]
+            start, cpu_start = time.perf_counter(), time.process_time()
+            client.get(result["path"])
+            result["timings"].append(time.perf_counter() - start)
+            result["cpu"].append(time.process_time() - cpu_start)
+    for result in results:
+        timings = result.pop("timings")
+        result["median_ms"] = statistics.median(timings) * 1000
+        result["min_ms"] = min(timings) * 1000
+        # The process's own CPU time: what the other programs of a busy machine do not add
+        # to (on PostgreSQL it leaves out the database server's).
+        result["cpu_ms"] = statistics.median(result.pop("cpu")) * 1000
+        result["ratio"] = result["median_ms"] / result["sql_ms"]
         log(
-            f"  {name:<42} {page['median_ms']:8.1f} ms {page['queries']:4} q"
-            f" {page['sql_ms']:7.1f} ms of SQL {page['ratio']:6.1f}×"
+            f"  {result['page']:<42} {result['median_ms']:8.1f} ms {result['queries']:4} q"
+            f" {result['sql_ms']:7.1f} ms of SQL {result['ratio']:6.1f}×"
         )
     return {
         "size": size,
@@ -240,6 +256,7 @@ def table(results):
     header = ["page", "user"]
     header += [f"queries @{size:,}" for size in sizes]
     header += [f"ms @{size:,}" for size in sizes]
+    header += [f"CPU ms @{size:,}" for size in sizes]
     header += [f"{a:,}→{b:,}" for a, b in itertools.pairwise(sizes)]
     rows = [header]
     measured = [(page["page"], page["user"]) for page in first["pages"]]
@@ -248,7 +265,9 @@ def table(results):
         queries = [page["queries"] for page in pages]
         times = [page["median_ms"] for page in pages]
         flag = "" if len(set(queries)) == 1 else "  ← queries grow"
+        cpus = [page["cpu_ms"] for page in pages]
         row = [name, role, *(str(q) for q in queries), *(f"{t:.1f}" for t in times)]
+        row += [f"{t:.1f}" for t in cpus]
         row += [growth(a, b) for a, b in itertools.pairwise(times)]
         row[-1] += flag
         rows.append(row)
@@ -289,6 +308,36 @@ def table(results):
             f"{ratio:.2f}× at {size:,}" for ratio, size in zip(ratios, sizes, strict=True)
         )
         lines.append(f"  {page} / {admin}: {figures}")
+        cpu = ", ".join(
+            f"{r['pages'][by_name[page]]['cpu_ms'] / r['pages'][by_name[admin]]['cpu_ms']:.2f}×"
+            f" at {r['size']:,}"
+            for r in results
+        )
+        lines.append(f"    the same in CPU time of the server's process: {cpu}")
+    lines += ["", "Targets of issue 16 (a ratio of one run each):"]
+    for page, admin, floor, words in TARGETS:
+        for result in results:
+            ratio = (
+                result["pages"][by_name[page]]["median_ms"]
+                / result["pages"][by_name[admin]]["median_ms"]
+            )
+            cpu = (
+                result["pages"][by_name[page]]["cpu_ms"]
+                / result["pages"][by_name[admin]]["cpu_ms"]
+            )
+            verdict = "met" if ratio >= floor else "NOT met"
+            size = f"{result['size']:,}"
+            lines.append(f"  {words} at {size}: {ratio:.2f}× ({verdict}); in CPU time {cpu:.2f}×")
+    growth_page = by_name["admin: all actions"]
+    first_time = results[0]["pages"][growth_page]["median_ms"]
+    for result in results[1:]:
+        ratio = result["pages"][growth_page]["median_ms"] / first_time
+        cpu = result["pages"][growth_page]["cpu_ms"] / results[0]["pages"][growth_page]["cpu_ms"]
+        sizes_said = f"at {result['size']:,} / at {results[0]['size']:,}"
+        lines.append(
+            f"  admin: all actions {sizes_said}: {ratio:.2f}×, in CPU time {cpu:.2f}×"
+            " (flat: within the noise of 1.0×)"
+        )
     return "\n".join(lines)
 
 

@@ -21,7 +21,14 @@ from django.utils.translation import gettext_lazy as _
 
 from access.coalitions import coalition_ids, scoped
 from actions.admin import ActionAdmin as ActionOnlyAdmin
-from actions.admin import ActionChangeList, LateFilter, PlanScopedFilter, status_badge
+from actions.admin import (
+    ActionChangeList,
+    LateFilter,
+    PlanScopedFilter,
+    RowsDrawnOnce,
+    row_status_badge,
+    status_badge,
+)
 from actions.models import Action, ProgressNote, Target
 from backoffice.admin import PlanDataAdmin, PlanDataInline, retried_once
 from backoffice.versions import VersionedInlineFormSet
@@ -36,19 +43,32 @@ from plans.versions import READ_FIRST, StaleVersion, latest_records, who_and_whe
 TRAIL_SHOWN = 5
 
 
-def legend_chip(link, short=False):
+def legend_words():
+    """{confirmation: (its label, its colour's name)} in the current language, once for a
+    page that draws many chips: get_confirmation_display() rebuilds the field's whole map of
+    choices per call, and each lazy word is translated again where it is written."""
+    return {
+        value: (str(label), str(ActionPartner.LEGEND[value][1]))
+        for value, label in ActionPartner.Confirmation.choices
+    }
+
+
+def legend_chip(link, short=False, words=None):
     """The partner's name in its legend colour, with the colour and status in words too."""
     organisation = link.organisation
     name = (organisation.short_name or organisation.name) if short else organisation.name
+    label, colour_name = (words or legend_words()).get(
+        link.confirmation, (link.confirmation, link.colour_name)
+    )
     return format_html(
         '<span class="partner-chip confirmation-{}" title="{} ({})">'
         '<span class="swatch" aria-hidden="true"></span><span class="partner-name">{}</span>'
         '<span class="visually-hidden"> ({})</span></span>',
         link.confirmation,
-        link.get_confirmation_display(),
-        link.colour_name,
+        label,
+        colour_name,
         name,
-        link.get_confirmation_display(),
+        label,
     )
 
 
@@ -296,6 +316,16 @@ class PartnerInline(PlanDataInline):
         return legend_chip(link) if link.pk else ""
 
 
+class RowsWithLegend(RowsDrawnOnce):
+    """The list's rows, each also with the legend's words, translated once for the page."""
+
+    def __iter__(self):
+        words = legend_words()
+        for action in super().__iter__():
+            action.legend_words = words
+            yield action
+
+
 class ActionChangeListWithPartners(ActionChangeList):
     def apply_select_related(self, qs):
         links = ActionPartner.objects.select_related("organisation")
@@ -304,6 +334,8 @@ class ActionChangeListWithPartners(ActionChangeList):
             .apply_select_related(qs)
             .prefetch_related(Prefetch("partner_links", queryset=links))
         )
+
+    rows_iterable = RowsWithLegend
 
 
 @admin.register(Action)
@@ -337,7 +369,7 @@ class ActionAdmin(ActionOnlyAdmin):
         return format_html(
             '{}<br><a class="update-link" href="{}">{}'
             '<span class="visually-hidden"> {}</span></a>',
-            status_badge(action.status),
+            row_status_badge(action),
             reverse("admin:actions_action_update", args=[action.pk]),
             _("Mettre à jour"),
             action.code,
@@ -471,7 +503,10 @@ class ActionAdmin(ActionOnlyAdmin):
     @admin.display(description=_("porteurs et partenaires"))
     def carriers(self, action):
         links = action.partner_links.all()
-        chips = format_html_join(" ", "{}", ((legend_chip(link, short=True),) for link in links))
+        words = getattr(action, "legend_words", None)  # the list's (RowsWithLegend)
+        chips = format_html_join(
+            " ", "{}", ((legend_chip(link, short=True, words=words),) for link in links)
+        )
         if action.carrier_to_be_found:
             chips = format_html('{} <span class="to-find">{}</span>', chips, _("? à trouver"))
         return format_html('<div class="chips">{}</div>', chips) if chips else "—"
