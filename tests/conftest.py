@@ -43,13 +43,13 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (`python3 dev.py test`), each worker's own temporary directory: a
-    test that checks an upload left nothing in it must not see the other worker's files."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        directory = tempfile.mkdtemp(prefix=f"casal-tests-{worker}-", dir=MACHINE_TEMP)
-        tempfile.tempdir = directory
-        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+    """A temporary directory of the run's own (of each pytest-xdist worker's, under
+    `python3 dev.py test`): a test that checks an upload left nothing in it must not see the
+    files of the other worker, nor of any other program (a SQLite journal once failed it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    directory = tempfile.mkdtemp(prefix=f"casal-tests-{worker}-", dir=MACHINE_TEMP)
+    tempfile.tempdir = directory
+    config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 @pytest.fixture(scope="session", autouse=True)
