@@ -2,7 +2,7 @@
 """Set up and run casal_tracker with nothing installed but Python 3.11+.
 
     python3 dev.py run    # SQLite, both seeded plans, demo logins printed, http://127.0.0.1:8000/
-    python3 dev.py test   # the whole test suite (DATABASE_URL chooses the database)
+    python3 dev.py test   # the whole test suite on every core (DATABASE_URL chooses the database)
 
 Both create .venv/ and install pyproject.toml's dependencies the first time, and again
 whenever pyproject.toml changes.
@@ -55,7 +55,10 @@ def run(args):
 
 
 def test(args):
-    return subprocess.run([PYTHON, "-m", "pytest", *args], cwd=ROOT).returncode
+    # One worker per core (pytest-xdist): each has its own test database (pytest-django adds
+    # the worker's name to it), live server, browser and temporary directory. `-n 0` after
+    # the command runs it in one process.
+    return subprocess.run([PYTHON, "-m", "pytest", "-n", "auto", *args], cwd=ROOT).returncode
 
 
 def main():

@@ -7,12 +7,15 @@ Plain helpers are in tests/helpers.py (and tests/imports/helpers.py): test modul
 import from one another."""
 
 import os
+import shutil
+import tempfile
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
+from django.test import override_settings
 from django.utils import translation
 
 from actions.models import Action
@@ -24,6 +27,7 @@ from plans.models import Coalition, Membership, Plan
 from tests.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    MACHINE_TEMP,
     PLAN_SLUG,
     SHOTS,
     STARTED,
@@ -36,6 +40,25 @@ from tests.world import build_world
 # Playwright's sync API runs an event loop in this thread; the ORM calls the browser tests
 # make beside it are still plain synchronous calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+def pytest_configure(config):
+    """A temporary directory of the run's own (of each pytest-xdist worker's, under
+    `python3 dev.py test`): a test that checks an upload left nothing in it must not see the
+    files of the other worker, nor of any other program (a SQLite journal once failed it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    directory = tempfile.mkdtemp(prefix=f"casal-tests-{worker}-", dir=MACHINE_TEMP)
+    tempfile.tempdir = directory
+    config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 for the tests' passwords: Django's default hasher costs a quarter of a second of CPU
+    per user created and per login by password, which was a fifth of the suite's time. What
+    the tests check of passwords (right or wrong, locked out after failures) is the same."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -139,12 +162,10 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def casal(live_server, django_user_model, settings):
+def casal(live_server, django_user_model):
     """The CASAL 2016-2020 plan as adopted, on the live server; a member from the CSDL; the
     coordinator, who has started action 1.1.1. (The modules that read the CASAL plan without
     a browser have a `casal` of their own.)"""
-    # A fast hasher: the default one costs a third of a second per user and per login.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # As setup_demo loads it: the plan as adopted is one entry of each action's history.
     load_seed("themes", "casal_2016_2020")
     coalition = Coalition.objects.get(slug="casal")

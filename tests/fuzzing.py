@@ -21,7 +21,6 @@ import datetime
 import html
 import io
 import os
-import tempfile
 import typing
 import zipfile
 
@@ -35,6 +34,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from tests.helpers import MACHINE_TEMP
 from tests.plans.sources import ROOT
 
 FIXTURES = ROOT / "fixtures"
@@ -52,7 +52,7 @@ def fuzz_settings(max_examples):
         derandomize=CI,
         database=None
         if CI
-        else DirectoryBasedExampleDatabase(os.path.join(tempfile.gettempdir(), "casal-fuzz")),
+        else DirectoryBasedExampleDatabase(os.path.join(MACHINE_TEMP, "casal-fuzz")),
         suppress_health_check=[
             HealthCheck.function_scoped_fixture,
             HealthCheck.too_slow,

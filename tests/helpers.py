@@ -6,6 +6,7 @@ Fixtures live in the conftest.py files; test modules never import from one anoth
 import contextlib
 import datetime
 import re
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,6 +39,10 @@ from tests.factories import (
 )
 
 PASSWORD = "mot-de-passe-de-test"
+
+# The machine's temporary directory, read before tests/conftest.py gives each pytest-xdist
+# worker one of its own: what must outlive a run (hypothesis's examples) is kept here.
+MACHINE_TEMP = tempfile.gettempdir()
 
 # Browser tests drive Debian's Chromium; Playwright's own browser download is never used.
 CHROMIUM = Path("/usr/bin/chromium")
