@@ -72,7 +72,11 @@ def progress_rule():
             if settled
             else _("une action compte pour le %% déclaré, sinon %(implied)s")
         ) % {"implied": ", ".join(implied)}
-        parts = f"{parts} ; {others}" if parts else others
+        parts = (
+            _("%(settled)s ; %(others)s") % {"settled": parts, "others": others}
+            if parts
+            else others
+        )
     return _("Estimation : %(rule)s.") % {"rule": parts}
 
 
