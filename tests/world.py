@@ -348,10 +348,17 @@ def action_state(world, side):
     )
 
 
+def streamed_body(response):
+    """A streamed response's bytes, read once (query_counts may have read them already)."""
+    if not hasattr(response, "streamed"):
+        response.streamed = b"".join(response.streaming_content)
+    return response.streamed
+
+
 def readable_text(response):
     """The text of a response's body: a workbook's cells, a PDF's text, or the page."""
     content_type = response.get("Content-Type", "")
-    body = b"" if response.streaming else response.content
+    body = response.content if not response.streaming else streamed_body(response)
     if "spreadsheetml" in content_type:
         book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
         text = " ".join(
