@@ -316,6 +316,8 @@ def table(results):
         lines.append(f"    the same in CPU time of the server's process: {cpu}")
     lines += ["", "Targets of issue 16 (a ratio of one run each):"]
     for page, admin, floor, words in TARGETS:
+        if page not in by_name or admin not in by_name:
+            continue  # not measured this run (--pages)
         for result in results:
             ratio = (
                 result["pages"][by_name[page]]["median_ms"]

@@ -8,6 +8,7 @@ the window are fetched together, not one by one.
 """
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -101,6 +102,27 @@ PARTNER_FIELDS = [
     "last_contact",
     "note",
 ]
+
+
+@functools.cache
+def history_of(model):
+    """The historical model of `model`. Reading `Model.history` builds a new manager class
+    each time (simple_history's descriptor), a cost paid once here rather than per query."""
+    return model.history.model
+
+
+class LazyLabels:
+    """{id: label} read from the database on the first change that needs one: most saves
+    change neither the sub-objective, the periods, the themes nor the organisation."""
+
+    def __init__(self, load):
+        self.load = load  # () -> iterable of (id, label)
+        self.labels = None
+
+    def get(self, key, default=None):
+        if self.labels is None:
+            self.labels = dict(self.load())
+        return self.labels.get(key, default)
 
 
 def start_of_day(day):
@@ -319,25 +341,36 @@ class ChangeCollector:
             )
 
     def action_changes(self):
-        history = Action.history.filter(
-            Q(id=self.action.pk) if self.action else Q(plan_id=self.plan.pk)
-        ).select_related("history_user")
+        history = (
+            history_of(Action)
+            .objects.filter(Q(id=self.action.pk) if self.action else Q(plan_id=self.plan.pk))
+            .select_related("history_user")
+        )
         pairs = with_previous(history, self.since)
-        history_ids = [record.history_id for pair in pairs for record in pair if record]
+        # Only a modification is compared with the record before it (read_record).
+        history_ids = [
+            record.history_id
+            for pair in pairs
+            if pair[0].history_type == MODIFIED and pair[1] is not None
+            for record in pair
+        ]
         schedule = self._m2m_sets(Action.periods, "period_id", history_ids)
         themes = self._m2m_sets(Action.themes, "theme_id", history_ids)
+        plan_id = self.plan.pk
         labels = {
-            "sub_objective": {
-                sub.pk: sub.code
-                for sub in SubObjective.objects.filter(
-                    objective__plan_id=self.plan.pk
-                ).select_related("objective")
-            }
+            "sub_objective": LazyLabels(
+                lambda: (
+                    (sub.pk, sub.code)
+                    for sub in SubObjective.objects.filter(
+                        objective__plan_id=plan_id
+                    ).select_related("objective")
+                )
+            )
         }
-        period_labels = dict(
-            Period.objects.filter(plan_id=self.plan.pk).values_list("pk", "label")
+        period_labels = LazyLabels(
+            lambda: Period.objects.filter(plan_id=plan_id).values_list("pk", "label")
         )
-        theme_labels = dict(Theme.objects.values_list("pk", "name"))
+        theme_labels = LazyLabels(lambda: Theme.objects.values_list("pk", "name"))
 
         def sets(record, previous):
             """What diff() cannot see: the periods and themes, many-to-many fields."""
@@ -379,8 +412,10 @@ class ChangeCollector:
     @staticmethod
     def _m2m_sets(m2m_field, column, history_ids):
         """{history_id: {related id}} of an action's many-to-many field, in one query."""
-        through_history = getattr(Action.history.model, m2m_field.field.name).model
+        through_history = getattr(history_of(Action), m2m_field.field.name).model
         sets = {history_id: set() for history_id in history_ids}
+        if not history_ids:
+            return sets
         rows = through_history.objects.filter(history_id__in=history_ids).values_list(
             "history_id", column
         )
@@ -400,7 +435,9 @@ class ChangeCollector:
         return [FieldChange(label=label, before=words(before), after=words(after))]
 
     def target_changes(self):
-        history = Target.history.filter(self.actions_filter).select_related("history_user")
+        history = (
+            history_of(Target).objects.filter(self.actions_filter).select_related("history_user")
+        )
         headlines = {
             ADDED: _("Cible ajoutée : %(target)s"),
             REMOVED: _("Cible retirée : %(target)s"),
@@ -420,11 +457,15 @@ class ChangeCollector:
         return self._change(ChangeKind.TARGET, record, record.action_id, headline, fields=fields)
 
     def value_changes(self):
-        history = TargetValue.history.filter(
-            Q(target__action_id=self.action.pk)
-            if self.action
-            else Q(target__action__plan_id=self.plan.pk)
-        ).select_related("history_user", "target")
+        history = (
+            history_of(TargetValue)
+            .objects.filter(
+                Q(target__action_id=self.action.pk)
+                if self.action
+                else Q(target__action__plan_id=self.plan.pk)
+            )
+            .select_related("history_user", "target")
+        )
         headlines = {
             ADDED: _(
                 "Nouvelle valeur pour « %(target)s » : %(value)s %(unit)s (cible : %(goal)s)"
@@ -454,16 +495,20 @@ class ChangeCollector:
         )
 
     def partner_changes(self):
-        history = ActionPartner.history.filter(self.actions_filter).select_related(
-            "history_user", "organisation"
+        history = (
+            history_of(ActionPartner)
+            .objects.filter(self.actions_filter)
+            .select_related("history_user", "organisation")
         )
         pairs = with_previous(history, self.since)
         organisation_ids = {
             record.organisation_id for pair in pairs for record in pair if record is not None
         }
         labels = {
-            "organisation": dict(
-                Organisation.objects.filter(pk__in=organisation_ids).values_list("pk", "name")
+            "organisation": LazyLabels(
+                lambda: Organisation.objects.filter(pk__in=organisation_ids).values_list(
+                    "pk", "name"
+                )
             )
         }
         headlines = {
