@@ -94,7 +94,14 @@ class OrganisationAdmin(PlanDataImportExportAdmin):
     actions = ["merge_action"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(action_count=Count("action_links"))
+        # The count groups the rows, which drops Meta.ordering: named again, so that the
+        # autocomplete's pages (paginated) come in a stable order.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(action_count=Count("action_links"))
+            .order_by(*Organisation._meta.ordering, "pk")
+        )
 
     @admin.display(description=_("actions"), ordering="action_count")
     def action_count(self, organisation):

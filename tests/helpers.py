@@ -16,8 +16,9 @@ from django.forms import MultiWidget
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
+from simple_history.utils import bulk_create_with_history
 
-from actions.models import Action, Target
+from actions.models import Action, Target, TargetValue
 from actions.services import change_status
 from plans.groups import COORDINATION
 from plans.models import (
@@ -175,13 +176,40 @@ def rich_plan(*, actions, per_action, author, theme):
         ReviewMeeting.objects.create(review=review, body=f"Comité {order}", count=2)
         ReviewStaff.objects.create(review=review, role=f"Rôle {order}")
         ReviewItem.objects.create(review=review, kind=ReviewItem.Kind.RESULT, text="Fait.")
-    for index, action in enumerate(created):
-        action.themes.add(theme)
-        action.related_actions.add(*created[max(0, index - per_action) : index])
+    # Themes and related actions in two bulk inserts: through add() each link wrote history
+    # records of both its ends, half of this function's time; the edits below still record
+    # them in every action's history.
+    Action.themes.through.objects.bulk_create(
+        Action.themes.through(action_id=action.pk, theme_id=theme.pk) for action in created
+    )
+    Action.related_actions.through.objects.bulk_create(
+        Action.related_actions.through(from_action_id=source.pk, to_action_id=target.pk)
+        for index, action in enumerate(created)
+        for earlier in created[max(0, index - per_action) : index]
+        for source, target in ((action, earlier), (earlier, action))  # symmetrical: both rows
+    )
+    # Targets and their values likewise, each with its history record all the same.
+    targets = bulk_create_with_history(
+        [
+            TargetFactory.build(action=action, kind=Target.Kind.COUNT, target_value=10)
+            for action in created
+            for _order in range(per_action)
+        ],
+        Target,
+    )
+    bulk_create_with_history(
+        [
+            value
+            for target in targets
+            for value in (
+                TargetValueFactory.build(target=target, value=3, date=datetime.date(2017, 1, 1)),
+                TargetValueFactory.build(target=target, value=7),
+            )
+        ],
+        TargetValue,
+    )
+    for action in created:
         for order in range(per_action):
-            target = TargetFactory(action=action, kind=Target.Kind.COUNT, target_value=10)
-            TargetValueFactory(target=target, value=3, date=datetime.date(2017, 1, 1))
-            TargetValueFactory(target=target, value=7)
             action.title = f"{action.title} ({order})"
             change_status(
                 action=action,
