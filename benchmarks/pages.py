@@ -238,6 +238,20 @@ def growth(before, after):
     return f"{after / before:.1f}×" if before else "–"
 
 
+def aligned(rows):
+    """Text table lines: the first two columns (page, user) left-aligned, figures right, a rule
+    under the header row."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells))
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
 def table(results):
     sizes = [result["size"] for result in results]
     first = results[0]
@@ -271,13 +285,7 @@ def table(results):
         row += [growth(a, b) for a, b in itertools.pairwise(times)]
         row[-1] += flag
         rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells))
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += aligned(rows)
     lines += ["", "Each page ÷ its own queries replayed raw (ms of SQL, median):"]
     rows = [["page", "user"]]
     rows[0] += [f"SQL ms @{size:,}" for size in sizes] + [f"ratio @{size:,}" for size in sizes]
@@ -288,13 +296,7 @@ def table(results):
             + [f"{page['sql_ms']:.1f}" for page in pages]
             + [f"{page['ratio']:.1f}×" for page in pages]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells))
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += aligned(rows)
     lines += ["", "Member page against the admin page a coordinator would otherwise open:"]
     by_name = {name: index for index, (name, _role) in enumerate(measured)}
     for page, admin in COMPARISONS:

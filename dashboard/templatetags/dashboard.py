@@ -226,6 +226,21 @@ def edit_link(context, url, what):
     )
 
 
+@register.simple_tag
+def action_state(action, badge=None, late=None):
+    """An action's status as every list shows it: its badge, when a postponed action now
+    happens, and "En retard" when it is late. `badge` and `late`, already drawn, save a
+    table from drawing the same ones again on every row."""
+    from actions.models import Action
+
+    parts = [badge or status_badge(action.status, label(Action.Status, action.status))]
+    if note := postponed_note(action):
+        parts.append(note)
+    if action.is_late:
+        parts.append(late or late_badge())
+    return mark_safe(" ".join(parts))
+
+
 class ActionRows:
     """What every row of a plan's table shares, worked out once per page."""
 
@@ -241,7 +256,7 @@ class ActionRows:
             for status, label in choice_labels(Action.Status, get_language()).items()
         }
         self.bars = {}
-        self.late = f" {late_badge()}"
+        self.late = late_badge()
         self.to_find = format_html('<span class="to-find">{}</span>', gettext("Porteur à trouver"))
         self.periods = []  # (pk, cell when scheduled, cell when not)
         for period in context["periods"]:
@@ -276,7 +291,7 @@ class ActionRows:
             f'<tr class="action-row{" is-late" if late else ""}"><th scope="row" class="code">'
             f'<a href="{address}">{code}</a></th><td class="title"{self.lang}>'
             f'<a href="{address}">{escape(action.title)}</a></td><td class="status">'
-            f"{self.badges[action.status]}{postponed_note(action)}{self.late if late else ''}</td>"
+            f"{action_state(action, self.badges[action.status], self.late)}</td>"
             f'<td class="progress-cell">{bar}</td>'
             f'<td class="partners">{" ".join(chips)}</td>{cells}</tr>'
         )
